@@ -1,0 +1,289 @@
+"""Bring a lab of systemd Debian hosts up and down with podman.
+
+Each host is a container booted with systemd, on a podman network with a
+fixed subnet, reached over SSH as the ``deploy`` user with a key pair made
+for this lab alone. Nothing runs privileged: the capabilities granted are the
+ones the roles were measured to need (see lab/containers.conf).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from e5ops.errors import LabError
+from e5ops.lab.config import LABEL, LabConfig
+from e5ops.lab.hosts import LabHost, plan_hosts, validate_host_names
+from e5ops.lab.image import build_image, image_ref
+from e5ops.lab.inventory import render_known_hosts, write_inventory
+from e5ops.lab.podman import Podman, require_tools
+
+log = logging.getLogger(__name__)
+
+HOST_LABEL = "io.e5ops.host"
+DEPLOY_USER = "deploy"
+
+# Runs inside a new host, as root; reads the public key on stdin.
+PROVISION_SCRIPT = f"""\
+set -eu
+key=$(cat)
+id {DEPLOY_USER} >/dev/null 2>&1 || useradd --create-home --shell /bin/bash {DEPLOY_USER}
+install -d -m 0700 -o {DEPLOY_USER} -g {DEPLOY_USER} /home/{DEPLOY_USER}/.ssh
+printf '%s\\n' "$key" > /home/{DEPLOY_USER}/.ssh/authorized_keys
+chown {DEPLOY_USER}:{DEPLOY_USER} /home/{DEPLOY_USER}/.ssh/authorized_keys
+chmod 0600 /home/{DEPLOY_USER}/.ssh/authorized_keys
+printf '%s ALL=(ALL) NOPASSWD:ALL\\n' {DEPLOY_USER} > /etc/sudoers.d/{DEPLOY_USER}
+chmod 0440 /etc/sudoers.d/{DEPLOY_USER}
+"""
+
+
+@dataclass(frozen=True)
+class HostStatus:
+    """What ``lab status`` shows of one host."""
+
+    name: str
+    container: str
+    address: str
+    state: str
+    systemd: str
+
+
+@dataclass(frozen=True)
+class UpResult:
+    """What ``lab up`` did, host by host."""
+
+    created: tuple[str, ...]
+    started: tuple[str, ...]
+    unchanged: tuple[str, ...]
+    inventory: Path
+    seconds: float
+
+    @property
+    def changed(self) -> bool:
+        """Tell whether anything was created or started."""
+        return bool(self.created or self.started)
+
+
+class Lab:
+    """One lab: its containers, network, key pair and inventory."""
+
+    def __init__(self, config: LabConfig, *, podman: Podman | None = None) -> None:
+        """Bind to a lab config; podman is checked for lazily by each action."""
+        self.config = config
+        self._podman = podman
+
+    @property
+    def podman(self) -> Podman:
+        """The podman runner, created on first use once podman is known to exist."""
+        if self._podman is None:
+            require_tools()
+            self._podman = Podman(containers_conf=self.config.project / "lab" / "containers.conf")
+        return self._podman
+
+    def up(self, names: tuple[str, ...], *, boot_timeout: float = 120) -> UpResult:
+        """Start the named hosts; hosts already running are left alone.
+
+        Raises:
+            UsageError: A host name is invalid (before anything starts).
+            LabError: A host did not boot (with its journal's tail) or SSH failed.
+        """
+        started_at = time.monotonic()
+        names = validate_host_names(names)
+        planned = plan_hosts(names, self.config.subnet)
+        image = build_image(self.podman).ref
+        self._ensure_network()
+        public_key = self._ensure_keypair()
+        created, started, unchanged = [], [], []
+        for host in planned:
+            container = self.config.container(host.name)
+            state = self._container_state(container)
+            if state == "running":
+                unchanged.append(host.name)
+            elif state is None:
+                self._create(host, image)
+                created.append(host.name)
+            else:
+                self.podman.run("start", container)
+                started.append(host.name)
+        for name in (*created, *started):
+            self._wait_for_boot(self.config.container(name), boot_timeout)
+        for name in created:
+            self.podman.exec(
+                self.config.container(name), "sh", "-c", PROVISION_SCRIPT, stdin=public_key
+            )
+        inventory = self._write_access_files()
+        for host in planned:
+            if host.name in created or host.name in started:
+                self._wait_for_ssh(host, boot_timeout)
+        return UpResult(
+            created=tuple(created),
+            started=tuple(started),
+            unchanged=tuple(unchanged),
+            inventory=inventory,
+            seconds=time.monotonic() - started_at,
+        )
+
+    def down(self) -> tuple[str, ...]:
+        """Remove the lab's containers, network, key pair and inventory; keep the image.
+
+        Returns:
+            The names of the hosts removed (empty when nothing was up).
+        """
+        hosts = self._lab_containers()
+        for container in hosts.values():
+            self.podman.run("rm", "--force", "--time", "5", container)
+        if self.podman.exists("network", self.config.network):
+            self.podman.run("network", "rm", "--force", self.config.network)
+        (self.config.inventory_dir / "hosts.yml").unlink(missing_ok=True)
+        shutil.rmtree(self.config.state, ignore_errors=True)
+        return tuple(sorted(hosts))
+
+    def status(self) -> tuple[HostStatus, ...]:
+        """Return every host of the lab with its address, container state and systemd state."""
+        rows = []
+        for name, container in sorted(self._lab_containers().items()):
+            info = self.podman.json("inspect", container)[0]
+            state = info["State"]["Status"]
+            networks = info["NetworkSettings"].get("Networks") or {}
+            address = (networks.get(self.config.network) or {}).get("IPAddress", "")
+            systemd = "-"
+            if state == "running":
+                probe = self.podman.exec(container, "systemctl", "is-system-running", check=False)
+                systemd = probe.stdout.strip() or "unknown"
+            rows.append(HostStatus(name, container, address, state, systemd))
+        return tuple(rows)
+
+    def hosts(self) -> tuple[LabHost, ...]:
+        """Return the lab's hosts as they are up now, with their planned addresses."""
+        names = tuple(sorted(self._lab_containers()))
+        return plan_hosts(names, self.config.subnet) if names else ()
+
+    def _lab_containers(self) -> dict[str, str]:
+        listed = self.podman.json(
+            "ps", "--all", "--filter", f"label={LABEL}={self.config.name}", "--format", "json"
+        )
+        return {item["Labels"][HOST_LABEL]: item["Names"][0] for item in listed}
+
+    def _container_state(self, container: str) -> str | None:
+        if not self.podman.exists("container", container):
+            return None
+        info = self.podman.json("inspect", container)[0]
+        return str(info["State"]["Status"])
+
+    def _ensure_network(self) -> None:
+        name = self.config.network
+        if self.podman.exists("network", name):
+            info = self.podman.json("network", "inspect", name)[0]
+            subnets = [s["subnet"] for s in info.get("subnets", [])]
+            if self.config.subnet not in subnets:
+                msg = f"podman network {name} exists with subnets {subnets}, not {self.config.subnet}"
+                raise LabError(msg, hint=f"run `e5ops lab down --lab {self.config.name}` first")
+            return
+        self.podman.run(
+            "network", "create", "--subnet", self.config.subnet,
+            "--label", f"{LABEL}={self.config.name}", name,
+        )  # fmt: skip
+
+    def _ensure_keypair(self) -> bytes:
+        self.config.state.mkdir(parents=True, exist_ok=True, mode=0o700)
+        key = self.config.state / "id_ed25519"
+        if not key.is_file():
+            subprocess.run(
+                ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C",
+                 f"e5ops-lab-{self.config.name}", "-f", str(key)],
+                check=True,
+            )  # fmt: skip
+        return key.with_suffix(".pub").read_bytes()
+
+    def _create(self, host: LabHost, image: str) -> None:
+        log.info("starting %s at %s", host.name, host.address)
+        self.podman.run(
+            "run", "--detach",
+            "--name", self.config.container(host.name),
+            "--hostname", host.name,
+            "--network", self.config.network,
+            "--ip", host.address,
+            "--label", f"{LABEL}={self.config.name}",
+            "--label", f"{HOST_LABEL}={host.name}",
+            "--systemd", "always",
+            # nftables and namespaced net.* sysctls; never --privileged.
+            "--cap-add", "NET_ADMIN",
+            "--security-opt", "unmask=/proc/sys",
+            image, "/sbin/init",
+        )  # fmt: skip
+
+    def _wait_for_boot(self, container: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        state = "unknown"
+        while time.monotonic() < deadline:
+            probe = self.podman.exec(container, "systemctl", "is-system-running", check=False)
+            state = probe.stdout.strip()
+            if state in {"running", "degraded"}:
+                if state == "degraded":
+                    failed = self.podman.exec(
+                        container, "systemctl", "--failed", "--no-legend", check=False
+                    )
+                    log.warning("%s booted degraded: %s", container, failed.stdout.strip())
+                ssh = self.podman.exec(container, "systemctl", "is-active", "ssh", check=False)
+                if ssh.stdout.strip() == "active":
+                    return
+            elif self._container_state(container) not in {"running", None}:
+                break
+            time.sleep(0.5)
+        raise LabError(
+            f"{container} did not boot (systemd: {state or 'no answer'}); "
+            f"its journal ends with:\n{self._journal_tail(container)}",
+            hint="check lab/containers.conf and the podman runtime (runc)",
+        )
+
+    def _journal_tail(self, container: str) -> str:
+        journal = self.podman.exec(
+            container, "journalctl", "--no-pager", "-n", "25", check=False
+        )
+        if journal.returncode == 0 and journal.stdout.strip():
+            return journal.stdout.rstrip()
+        logs = self.podman.run("logs", "--tail", "25", container, check=False)
+        return (logs.stdout + logs.stderr).rstrip() or "(nothing: the container is gone)"
+
+    def _write_access_files(self) -> Path:
+        hosts = self.hosts()
+        keys = {}
+        for host in hosts:
+            container = self.config.container(host.name)
+            result = self.podman.exec(
+                container, "cat", "/etc/ssh/ssh_host_ed25519_key.pub", check=False
+            )
+            if result.returncode == 0:
+                keys[host.address] = " ".join(result.stdout.split()[:2])
+        known_hosts = self.config.state / "known_hosts"
+        known_hosts.write_text(render_known_hosts(keys), encoding="utf-8")
+        return write_inventory(self.config, hosts)
+
+    def _wait_for_ssh(self, host: LabHost, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with socket.socket() as probe:
+                probe.settimeout(2)
+                if probe.connect_ex((host.address, 22)) == 0:
+                    break
+            time.sleep(0.5)
+        command = [
+            "ssh", "-i", str(self.config.state / "id_ed25519"),
+            "-o", f"UserKnownHostsFile={self.config.state / 'known_hosts'}",
+            "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
+            "-o", "ConnectTimeout=10",
+            f"{DEPLOY_USER}@{host.address}", "sudo", "-n", "true",
+        ]  # fmt: skip
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            msg = f"{host.name} ({host.address}) refused SSH as {DEPLOY_USER}: {result.stderr.strip()}"
+            raise LabError(msg, hint=f"see `podman exec {self.config.container(host.name)} "
+                           "journalctl -u ssh`")
+
+
+__all__ = ["Lab", "HostStatus", "UpResult", "image_ref"]

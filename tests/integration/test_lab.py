@@ -1,0 +1,69 @@
+"""Two real lab hosts: booted with systemd, reached over SSH by ansible-runner.
+
+Needs podman, runc and the lab image (`make test` installs and builds them);
+without them the test fails, it does not skip.
+"""
+
+import subprocess
+
+import pytest
+
+from e5ops.lab import Lab, LabConfig
+from e5ops.runner import run_playbook
+
+pytestmark = pytest.mark.lab
+
+
+@pytest.fixture(scope="module")
+def lab(project):
+    lab = Lab(LabConfig(project=project, name="itest-lab", subnet="10.231.77.0/24"))
+    lab.down()
+    yield lab
+    lab.down()
+
+
+def test_two_hosts_boot_answer_over_ssh_and_run_a_playbook(lab, project):
+    first = lab.up(("web1", "web2"))
+    assert first.created == ("web1", "web2")
+
+    result = run_playbook(
+        project=project,
+        playbook="tests/integration/playbooks/systemd_state.yml",
+        inventory=first.inventory,
+    )
+    assert result.ok, result
+    assert set(result.hosts) == {"web1", "web2"}
+    assert all(stats.unreachable == 0 and stats.failures == 0 for stats in result.hosts.values())
+
+    # The connection really is SSH: the deploy user's key, a pinned host key.
+    inventory = first.inventory.read_text()
+    assert "10.231.77.20" in inventory
+    assert "10.231.77.21" in inventory
+    status = {row.name: row for row in lab.status()}
+    assert {row.systemd for row in status.values()} <= {"running", "degraded"}
+    assert status["web2"].address == "10.231.77.21"
+
+
+def test_second_up_changes_nothing(lab):
+    again = lab.up(("web1", "web2"))
+    assert not again.changed
+    assert again.unchanged == ("web1", "web2")
+
+
+def test_plain_ansible_reaches_the_hosts_over_ssh(lab, project):
+    inventory = lab.config.inventory_dir / "hosts.yml"
+    result = subprocess.run(
+        [str(project / ".venv/bin/ansible"), "-i", str(inventory), "all", "-m", "ansible.builtin.ping",
+         "-o"],
+        capture_output=True, text=True, cwd=project, check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("SUCCESS") == 2
+
+
+def test_down_removes_everything_and_a_second_down_is_a_no_op(lab):
+    assert lab.down() == ("web1", "web2")
+    assert lab.status() == ()
+    assert not (lab.config.inventory_dir / "hosts.yml").exists()
+    assert not lab.podman.exists("network", lab.config.network)
+    assert lab.down() == ()
