@@ -95,6 +95,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         table.add_row(host, str(stats.ok), str(stats.changed), str(stats.failures),
                       str(stats.unreachable))  # fmt: skip
     out.print(table)
+    for failure in result.failures:
+        what = "unreachable" if failure.unreachable else f"failed at {failure.task!r}"
+        err.print(f"[red]{failure.host}[/] {what}: {failure.message}", highlight=False)
     out.print(f"{args.playbook}: {result.status} (rc {result.rc}, {result.seconds:.1f}s)")
     return 0 if result.ok else 1
 

@@ -13,6 +13,7 @@ class E5opsError(Exception):
     Attributes:
         exit_code: The process exit code the CLI uses for this error.
         hint: What the user can do about it, shown under the message.
+
     """
 
     exit_code = 1
@@ -23,6 +24,7 @@ class E5opsError(Exception):
         Args:
             message: What went wrong, in one sentence.
             hint: How to fix it, if there is something the user can do.
+
         """
         super().__init__(message)
         self.message = message

@@ -18,6 +18,7 @@ def find_project_root(start: Path | None = None) -> Path:
 
     Raises:
         UsageError: No project was found.
+
     """
     override = os.environ.get("E5OPS_PROJECT")
     if override:

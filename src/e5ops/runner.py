@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,16 @@ class HostStats:
 
 
 @dataclass(frozen=True)
+class TaskFailure:
+    """A task that failed, or a host that could not be reached."""
+
+    host: str
+    task: str
+    message: str
+    unreachable: bool = False
+
+
+@dataclass(frozen=True)
 class RunResult:
     """The outcome of one playbook run."""
 
@@ -39,6 +50,7 @@ class RunResult:
     rc: int
     seconds: float
     hosts: dict[str, HostStats] = field(default_factory=dict)
+    failures: tuple[TaskFailure, ...] = ()
     artifact_dir: Path | None = None
 
     @property
@@ -61,6 +73,28 @@ def _host_stats(stats: dict[str, Any] | None) -> dict[str, HostStats]:
     return {host: HostStats(**counts) for host, counts in sorted(per_host.items())}
 
 
+def _failures(events: Any) -> tuple[TaskFailure, ...]:  # noqa: ANN401 - runner's event stream
+    found = []
+    for event in events:
+        kind = event.get("event")
+        if kind not in {"runner_on_failed", "runner_on_unreachable"}:
+            continue
+        data = event.get("event_data", {})
+        if data.get("ignore_errors"):
+            continue
+        result = data.get("res", {})
+        message = str(result.get("msg") or result.get("stderr") or result.get("reason") or "")
+        found.append(
+            TaskFailure(
+                host=str(data.get("host", "?")),
+                task=str(data.get("task", "?")),
+                message=message.strip(),
+                unreachable=kind == "runner_on_unreachable",
+            )
+        )
+    return tuple(found)
+
+
 def run_playbook(
     *,
     project: Path,
@@ -76,6 +110,7 @@ def run_playbook(
 
     Raises:
         UsageError: The playbook or inventory does not exist.
+
     """
     path = project / playbook
     if not path.is_file():
@@ -89,7 +124,13 @@ def run_playbook(
     private.mkdir(exist_ok=True)
     cmdline = "--check --diff" if check else None
     started = time.monotonic()
-    envvars = {"ANSIBLE_CONFIG": str(project / "ansible.cfg")}
+    # ansible-playbook is found beside the interpreter running e5ops, so a
+    # virtual environment works without being on PATH.
+    bindir = str(Path(sys.executable).parent)
+    envvars = {
+        "ANSIBLE_CONFIG": str(project / "ansible.cfg"),
+        "PATH": os.pathsep.join([bindir, os.environ.get("PATH", "")]),
+    }
     try:
         result = ansible_runner.run(
             private_data_dir=str(private),
@@ -108,6 +149,9 @@ def run_playbook(
         msg = f"ansible-runner could not start {playbook}: {exc}"
         raise RunError(msg) from exc
     seconds = time.monotonic() - started
+    if result.rc == 127:  # noqa: PLR2004 - the shell's "command not found"
+        msg = f"ansible-playbook was not found to run {playbook}"
+        raise RunError(msg, hint="install e5ops with its dependencies: make bootstrap")
     log.debug("run of %s ended %s rc=%s in %.1fs", playbook, result.status, result.rc, seconds)
     return RunResult(
         playbook=playbook,
@@ -115,13 +159,18 @@ def run_playbook(
         rc=int(result.rc),
         seconds=seconds,
         hosts=_host_stats(result.stats),
+        failures=_failures(result.events),
         artifact_dir=Path(result.config.artifact_dir),
     )
 
 
 def _playbooks(project: Path) -> str:
-    return ", ".join(sorted(p.relative_to(project).as_posix()
-                            for p in (project / "playbooks").glob("*.yml"))) or "none"
+    return (
+        ", ".join(
+            sorted(p.relative_to(project).as_posix() for p in (project / "playbooks").glob("*.yml"))
+        )
+        or "none"
+    )
 
 
 def default_inventory(project: Path) -> Path:

@@ -53,9 +53,19 @@ def test_second_up_changes_nothing(lab):
 def test_plain_ansible_reaches_the_hosts_over_ssh(lab, project):
     inventory = lab.config.inventory_dir / "hosts.yml"
     result = subprocess.run(
-        [str(project / ".venv/bin/ansible"), "-i", str(inventory), "all", "-m", "ansible.builtin.ping",
-         "-o"],
-        capture_output=True, text=True, cwd=project, check=False,
+        [
+            str(project / ".venv/bin/ansible"),
+            "-i",
+            str(inventory),
+            "all",
+            "-m",
+            "ansible.builtin.ping",
+            "-o",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=project,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count("SUCCESS") == 2

@@ -6,9 +6,12 @@ import ipaddress
 import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from e5ops.errors import UsageError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 DEFAULT_LAB = "e5lab"
 DEFAULT_SUBNET = "10.231.10.0/24"

@@ -54,6 +54,7 @@ def kind_of(name: str) -> tuple[HostKind, int]:
 
     Raises:
         UsageError: The name does not follow ``<kind><n>`` with a known kind.
+
     """
     match = _NAME.match(name)
     prefixes = ", ".join(kind.prefix for kind in KINDS)
@@ -77,6 +78,7 @@ def parse_host_list(text: str) -> tuple[str, ...]:
 
     Raises:
         UsageError: A name, a range or the count is invalid.
+
     """
     names: list[str] = []
     for raw in text.split(","):
@@ -100,6 +102,7 @@ def validate_host_names(names: list[str] | tuple[str, ...]) -> tuple[str, ...]:
 
     Raises:
         UsageError: Any of those does not hold.
+
     """
     if not names:
         msg = "no lab hosts given"

@@ -112,6 +112,7 @@ def build_image(podman: Podman, *, force: bool = False) -> ImageResult:
     Raises:
         MissingToolError: debootstrap, podman or runc is missing.
         LabError: debootstrap or the import failed; the tail of the log is shown.
+
     """
     ref = image_ref()
     started = time.monotonic()
@@ -169,4 +170,5 @@ def _import(podman: Podman, rootfs: Path, ref: str) -> None:
     tar_rc = tar.wait()
     if tar_rc != 0 or result.returncode != 0:
         msg = f"importing the image failed (tar {tar_rc}, podman {result.returncode})"
-        raise LabError(f"{msg}: {result.stderr.strip()}")
+        msg = f"{msg}: {result.stderr.strip()}"
+        raise LabError(msg)

@@ -14,7 +14,7 @@ import socket
 import subprocess
 import time
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from e5ops.errors import LabError
 from e5ops.lab.config import LABEL, LabConfig
@@ -22,6 +22,9 @@ from e5ops.lab.hosts import LabHost, plan_hosts, validate_host_names
 from e5ops.lab.image import build_image, image_ref
 from e5ops.lab.inventory import render_known_hosts, write_inventory
 from e5ops.lab.podman import Podman, require_tools
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +94,7 @@ class Lab:
         Raises:
             UsageError: A host name is invalid (before anything starts).
             LabError: A host did not boot (with its journal's tail) or SSH failed.
+
         """
         started_at = time.monotonic()
         names = validate_host_names(names)
@@ -133,6 +137,7 @@ class Lab:
 
         Returns:
             The names of the hosts removed (empty when nothing was up).
+
         """
         hosts = self._lab_containers()
         for container in hosts.values():
@@ -181,7 +186,9 @@ class Lab:
             info = self.podman.json("network", "inspect", name)[0]
             subnets = [s["subnet"] for s in info.get("subnets", [])]
             if self.config.subnet not in subnets:
-                msg = f"podman network {name} exists with subnets {subnets}, not {self.config.subnet}"
+                msg = (
+                    f"podman network {name} exists with subnets {subnets}, not {self.config.subnet}"
+                )
                 raise LabError(msg, hint=f"run `e5ops lab down --lab {self.config.name}` first")
             return
         self.podman.run(
@@ -235,16 +242,14 @@ class Lab:
             elif self._container_state(container) not in {"running", None}:
                 break
             time.sleep(0.5)
-        raise LabError(
+        msg = (
             f"{container} did not boot (systemd: {state or 'no answer'}); "
-            f"its journal ends with:\n{self._journal_tail(container)}",
-            hint="check lab/containers.conf and the podman runtime (runc)",
+            f"its journal ends with:\n{self._journal_tail(container)}"
         )
+        raise LabError(msg, hint="check lab/containers.conf and the podman runtime (runc)")
 
     def _journal_tail(self, container: str) -> str:
-        journal = self.podman.exec(
-            container, "journalctl", "--no-pager", "-n", "25", check=False
-        )
+        journal = self.podman.exec(container, "journalctl", "--no-pager", "-n", "25", check=False)
         if journal.returncode == 0 and journal.stdout.strip():
             return journal.stdout.rstrip()
         logs = self.podman.run("logs", "--tail", "25", container, check=False)
@@ -281,9 +286,10 @@ class Lab:
         ]  # fmt: skip
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         if result.returncode != 0:
-            msg = f"{host.name} ({host.address}) refused SSH as {DEPLOY_USER}: {result.stderr.strip()}"
-            raise LabError(msg, hint=f"see `podman exec {self.config.container(host.name)} "
-                           "journalctl -u ssh`")
+            reason = result.stderr.strip()
+            msg = f"{host.name} ({host.address}) refused SSH as {DEPLOY_USER}: {reason}"
+            hint = f"see `podman exec {self.config.container(host.name)} journalctl -u ssh`"
+            raise LabError(msg, hint=hint)
 
 
-__all__ = ["Lab", "HostStatus", "UpResult", "image_ref"]
+__all__ = ["HostStatus", "Lab", "UpResult", "image_ref"]

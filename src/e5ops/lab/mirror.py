@@ -48,6 +48,7 @@ def read_mirrors(apt_dir: Path = Path("/etc/apt")) -> Mirrors:
 
     Raises:
         LabError: No Debian bookworm source was found.
+
     """
     override = os.environ.get("E5OPS_DEBIAN_MIRROR")
     security_override = os.environ.get("E5OPS_DEBIAN_SECURITY_MIRROR")

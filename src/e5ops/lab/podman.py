@@ -7,10 +7,12 @@ import logging
 import os
 import shutil
 import subprocess
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from e5ops.errors import LabError, MissingToolError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 log = logging.getLogger(__name__)
 
@@ -23,12 +25,15 @@ def require_tools(tools: dict[str, str] = REQUIRED_TOOLS) -> None:
 
     Raises:
         MissingToolError: Naming the Debian package that brings the missing program.
+
     """
     path = os.environ.get("PATH", "") + os.pathsep + "/usr/sbin:/sbin"
     for program, package in tools.items():
         if shutil.which(program, path=path) is None:
             msg = f"{program} is not installed"
-            raise MissingToolError(msg, hint=f"install the Debian package: apt-get install {package}")
+            raise MissingToolError(
+                msg, hint=f"install the Debian package: apt-get install {package}"
+            )
 
 
 class Podman:
@@ -39,6 +44,7 @@ class Podman:
 
         Raises:
             LabError: The file does not exist.
+
         """
         if not containers_conf.is_file():
             msg = f"podman settings file {containers_conf} is missing"
@@ -56,6 +62,7 @@ class Podman:
 
         Raises:
             LabError: The command failed and ``check`` is true; its stderr is shown.
+
         """
         command = ["podman", *args]
         log.debug("running %s", " ".join(command))

@@ -2,7 +2,7 @@ import yaml
 
 from e5ops.lab.config import LabConfig
 from e5ops.lab.hosts import plan_hosts
-from e5ops.lab.inventory import render_known_hosts, render_inventory, write_inventory
+from e5ops.lab.inventory import render_inventory, render_known_hosts, write_inventory
 
 
 def _hosts(*names):
