@@ -8,6 +8,7 @@ import subprocess
 
 import pytest
 
+from e5ops.errors import LabError
 from e5ops.lab import Lab, LabConfig
 from e5ops.runner import run_playbook
 
@@ -77,3 +78,29 @@ def test_down_removes_everything_and_a_second_down_is_a_no_op(lab):
     assert not (lab.config.inventory_dir / "hosts.yml").exists()
     assert not lab.podman.exists("network", lab.config.network)
     assert lab.down() == ()
+
+
+def test_cli_down_with_nothing_up_says_so_and_succeeds(project):
+    result = subprocess.run(
+        [str(project / ".venv/bin/e5ops"), "lab", "down", "--lab", "never-up"],
+        capture_output=True,
+        text=True,
+        cwd=project,
+        check=False,
+    )
+    assert result.returncode == 0
+    assert "not up: nothing to remove" in result.stdout
+
+
+def test_a_host_that_does_not_boot_in_time_shows_its_journal(project):
+    lab = Lab(LabConfig(project=project, name="itest-boot", subnet="10.231.78.0/24"))
+    try:
+        with pytest.raises(LabError, match="did not boot") as caught:
+            lab.up(("web1",), boot_timeout=0.05)
+        assert "journal ends with" in str(caught.value)
+        # The next `up` finishes the half-done host instead of trusting it.
+        again = lab.up(("web1",))
+        assert again.repaired == ("web1",)
+        assert {row.systemd for row in lab.status()} <= {"running", "degraded"}
+    finally:
+        lab.down()

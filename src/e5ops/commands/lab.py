@@ -34,6 +34,7 @@ def up(args: argparse.Namespace) -> int:
     for label, hosts in (
         ("created", result.created),
         ("started", result.started),
+        ("repaired", result.repaired),
         ("unchanged", result.unchanged),
     ):
         if hosts:

@@ -62,14 +62,15 @@ class UpResult:
 
     created: tuple[str, ...]
     started: tuple[str, ...]
+    repaired: tuple[str, ...]
     unchanged: tuple[str, ...]
     inventory: Path
     seconds: float
 
     @property
     def changed(self) -> bool:
-        """Tell whether anything was created or started."""
-        return bool(self.created or self.started)
+        """Tell whether anything was created, started or repaired."""
+        return bool(self.created or self.started or self.repaired)
 
 
 class Lab:
@@ -116,17 +117,26 @@ class Lab:
                 started.append(host.name)
         for name in (*created, *started):
             self._wait_for_boot(self.config.container(name), boot_timeout)
-        for name in created:
-            self.podman.exec(
-                self.config.container(name), "sh", "-c", PROVISION_SCRIPT, stdin=public_key
-            )
+        # A host an earlier `up` left half done (boot timed out, key replaced)
+        # is provisioned again; a complete one is left alone.
+        repaired = []
+        for host in planned:
+            container = self.config.container(host.name)
+            if host.name in unchanged:
+                if self._has_access(container, public_key):
+                    continue
+                self._wait_for_boot(container, boot_timeout)
+                repaired.append(host.name)
+            self.podman.exec(container, "sh", "-c", PROVISION_SCRIPT, stdin=public_key)
+        unchanged = [name for name in unchanged if name not in repaired]
         inventory = self._write_access_files()
         for host in planned:
-            if host.name in created or host.name in started:
+            if host.name not in unchanged:
                 self._wait_for_ssh(host, boot_timeout)
         return UpResult(
             created=tuple(created),
             started=tuple(started),
+            repaired=tuple(repaired),
             unchanged=tuple(unchanged),
             inventory=inventory,
             seconds=time.monotonic() - started_at,
@@ -223,6 +233,12 @@ class Lab:
             "--security-opt", "unmask=/proc/sys",
             image, "/sbin/init",
         )  # fmt: skip
+
+    def _has_access(self, container: str, public_key: bytes) -> bool:
+        keys = self.podman.exec(
+            container, "cat", f"/home/{DEPLOY_USER}/.ssh/authorized_keys", check=False
+        )
+        return keys.returncode == 0 and keys.stdout.strip() == public_key.decode().strip()
 
     def _wait_for_boot(self, container: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
