@@ -51,6 +51,17 @@ def test_second_up_changes_nothing(lab):
     assert again.unchanged == ("web1", "web2")
 
 
+def test_another_checkout_cannot_adopt_the_hosts(lab, tmp_path):
+    other = Lab(
+        LabConfig(project=tmp_path, name=lab.config.name, subnet=lab.config.subnet),
+        podman=lab.podman,
+    )
+    with pytest.raises(LabError, match="belongs to the lab itest-lab of another checkout"):
+        other.up(("web1",))
+    # The rightful lab still answers over SSH with its own key.
+    assert lab.up(("web1", "web2")).unchanged == ("web1", "web2")
+
+
 def test_plain_ansible_reaches_the_hosts_over_ssh(lab, project):
     inventory = lab.config.inventory_dir / "hosts.yml"
     result = subprocess.run(

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HOST_LABEL = "io.e5ops.host"
+PROJECT_LABEL = "io.e5ops.project"
 DEPLOY_USER = "deploy"
 
 # Runs inside a new host, as root; reads the public key on stdin.
@@ -103,31 +104,10 @@ class Lab:
         image = build_image(self.podman).ref
         self._ensure_network()
         public_key = self._ensure_keypair()
-        created, started, unchanged = [], [], []
-        for host in planned:
-            container = self.config.container(host.name)
-            state = self._container_state(container)
-            if state == "running":
-                unchanged.append(host.name)
-            elif state is None:
-                self._create(host, image)
-                created.append(host.name)
-            else:
-                self.podman.run("start", container)
-                started.append(host.name)
+        created, started, unchanged = self._start_containers(planned, image)
         for name in (*created, *started):
             self._wait_for_boot(self.config.container(name), boot_timeout)
-        # A host an earlier `up` left half done (boot timed out, key replaced)
-        # is provisioned again; a complete one is left alone.
-        repaired = []
-        for host in planned:
-            container = self.config.container(host.name)
-            if host.name in unchanged:
-                if self._has_access(container, public_key):
-                    continue
-                self._wait_for_boot(container, boot_timeout)
-                repaired.append(host.name)
-            self.podman.exec(container, "sh", "-c", PROVISION_SCRIPT, stdin=public_key)
+        repaired = self._provision(planned, unchanged, public_key, boot_timeout)
         unchanged = [name for name in unchanged if name not in repaired]
         inventory = self._write_access_files()
         for host in planned:
@@ -141,6 +121,49 @@ class Lab:
             inventory=inventory,
             seconds=time.monotonic() - started_at,
         )
+
+    def _start_containers(
+        self, planned: tuple[LabHost, ...], image: str
+    ) -> tuple[list[str], list[str], list[str]]:
+        """Create missing hosts and start stopped ones; return created, started, unchanged."""
+        created, started, unchanged = [], [], []
+        for host in planned:
+            container = self.config.container(host.name)
+            state = self._container_state(container)
+            if state is not None:
+                self._check_owner(container)
+            if state == "running":
+                unchanged.append(host.name)
+            elif state is None:
+                self._create(host, image)
+                created.append(host.name)
+            else:
+                self.podman.run("start", container)
+                started.append(host.name)
+        return created, started, unchanged
+
+    def _provision(
+        self,
+        planned: tuple[LabHost, ...],
+        unchanged: list[str],
+        public_key: bytes,
+        boot_timeout: float,
+    ) -> list[str]:
+        """Give hosts the deploy user and key; return the running hosts that needed it.
+
+        A host an earlier `up` left half done (boot timed out, key replaced) is
+        provisioned again; a complete one is left alone.
+        """
+        repaired = []
+        for host in planned:
+            container = self.config.container(host.name)
+            if host.name in unchanged:
+                if self._has_access(container, public_key):
+                    continue
+                self._wait_for_boot(container, boot_timeout)
+                repaired.append(host.name)
+            self.podman.exec(container, "sh", "-c", PROVISION_SCRIPT, stdin=public_key)
+        return repaired
 
     def down(self) -> tuple[str, ...]:
         """Remove the lab's containers, network, key pair and inventory; keep the image.
@@ -183,6 +206,15 @@ class Lab:
             "ps", "--all", "--filter", f"label={LABEL}={self.config.name}", "--format", "json"
         )
         return {item["Labels"][HOST_LABEL]: item["Names"][0] for item in listed}
+
+    def _check_owner(self, container: str) -> None:
+        """Refuse to adopt a host that another checkout's lab of the same name started."""
+        labels = self.podman.json("inspect", container)[0]["Config"].get("Labels") or {}
+        owner = labels.get(PROJECT_LABEL)
+        if owner and owner != str(self.config.project):
+            msg = f"{container} belongs to the lab {self.config.name} of another checkout ({owner})"
+            hint = "pick another lab name with --lab (or E5OPS_LAB), or run `e5ops lab down` there"
+            raise LabError(msg, hint=hint)
 
     def _container_state(self, container: str) -> str | None:
         if not self.podman.exists("container", container):
@@ -227,6 +259,7 @@ class Lab:
             "--ip", host.address,
             "--label", f"{LABEL}={self.config.name}",
             "--label", f"{HOST_LABEL}={host.name}",
+            "--label", f"{PROJECT_LABEL}={self.config.project}",
             "--systemd", "always",
             # nftables and namespaced net.* sysctls; never --privileged.
             "--cap-add", "NET_ADMIN",
