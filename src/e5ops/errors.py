@@ -59,3 +59,23 @@ class RunError(E5opsError):
     """A playbook run failed or could not start."""
 
     exit_code = 5
+
+
+class EvidenceError(E5opsError):
+    """Evidence could not be written or read: a missing key, a locked or broken store."""
+
+    exit_code = 6
+
+
+class VerificationError(EvidenceError):
+    """The evidence does not verify: a changed byte, a missing record, a broken chain."""
+
+    exit_code = 7
+
+
+class ScopeError(UsageError):
+    """The scope file is invalid; the message names the file and line."""
+
+
+class DecisionError(UsageError):
+    """A decision was refused: it contradicts the assessment or lacks its conditions."""

@@ -4,16 +4,27 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
+import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self
 
 import ansible_runner
 
 from e5ops.errors import RunError, UsageError
+from e5ops.evidence.keys import default_private_key
+from e5ops.evidence.session import EvidenceConfig, start_run
+from e5ops.evidence.store import now
+from e5ops.evidence.vault import secrets_from_config, vault_plaintexts
 from e5ops.project import state_dir
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from e5ops.evidence.recorder import RunRecorder, TaskRecord
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +54,24 @@ class TaskFailure:
 
 @dataclass(frozen=True)
 class RunResult:
-    """The outcome of one playbook run."""
+    """The outcome of one playbook run.
+
+    Attributes:
+        playbook: The playbook, as given.
+        status: ansible-runner's status: ``successful``, ``failed``, ``canceled``...
+        rc: The exit code of ansible-playbook.
+        seconds: Wall time of the run.
+        hosts: Ansible's recap per host.
+        failures: Failed tasks and unreachable hosts (ignored failures left out).
+        artifact_dir: ansible-runner's artifacts of the run.
+        tasks: Every task's result on every host, with durations, redacted.
+        published: What the play published for evidence with ``set_stats``, redacted.
+        started: When the run started (ISO 8601, UTC).
+        ended: When it ended.
+        evidence: The signed envelope of the run's evidence record, if one was written.
+        complete: False when the run was cut short (a signal, an error of the runner).
+
+    """
 
     playbook: str
     status: str
@@ -52,6 +80,12 @@ class RunResult:
     hosts: dict[str, HostStats] = field(default_factory=dict)
     failures: tuple[TaskFailure, ...] = ()
     artifact_dir: Path | None = None
+    tasks: tuple[TaskRecord, ...] = ()
+    published: dict[str, Any] = field(default_factory=dict)
+    started: str = ""
+    ended: str = ""
+    evidence: Path | None = None
+    complete: bool = True
 
     @property
     def ok(self) -> bool:
@@ -62,6 +96,103 @@ class RunResult:
     def changed(self) -> int:
         """Count the changed tasks over all hosts."""
         return sum(stats.changed for stats in self.hosts.values())
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """What a run reports while it goes, for a progress display.
+
+    Attributes:
+        kind: ``play``, ``task`` (a task starts) or ``result`` (a host finished a task).
+        name: The play's or task's name.
+        host: The host, for results.
+        status: ``ok``, ``changed``, ``failed``, ``skipped`` or ``unreachable``, for results.
+
+    """
+
+    kind: str
+    name: str
+    host: str = ""
+    status: str = ""
+
+
+_RESULT_EVENTS = {
+    "runner_on_ok": "ok",
+    "runner_on_failed": "failed",
+    "runner_on_skipped": "skipped",
+    "runner_on_unreachable": "unreachable",
+}
+
+
+class _EventFeed:
+    """Feeds ansible-runner's events to the evidence recorder and the progress observer."""
+
+    def __init__(
+        self, recorder: RunRecorder, observer: Callable[[ProgressEvent], None] | None
+    ) -> None:
+        self.recorder = recorder
+        self.observer = observer
+        self.published: dict[str, Any] = {}
+
+    def __call__(self, event: dict[str, Any]) -> bool:
+        """Take one event; redact it in place, since ansible-runner writes it to artifacts."""
+        kind = event.get("event", "")
+        data = event.get("event_data", {})
+        raw = data.get("res") or {}
+        redactor = self.recorder.redactor
+        if isinstance(event.get("stdout"), str):
+            event["stdout"] = redactor.text(event["stdout"])
+        for key, value in list(data.items()):
+            data[key] = redactor.value(value) if key != "res" else redactor.result(raw)
+        status = _RESULT_EVENTS.get(kind)
+        if status is not None:
+            task = self.recorder.task_result(
+                host=str(data.get("host", "?")),
+                task=str(data.get("task", "")),
+                play=str(data.get("play", "")),
+                action=str(data.get("resolved_action") or data.get("task_action", "")),
+                status=status,
+                result=raw if isinstance(raw, dict) else {},
+                ignored=bool(data.get("ignore_errors")),
+                started=data.get("start"),
+                ended=data.get("end"),
+            )
+            self._tell(ProgressEvent("result", task.task, task.host, task.status))
+        elif kind in {"playbook_on_task_start", "playbook_on_handler_task_start"}:
+            self._tell(ProgressEvent("task", str(data.get("task", ""))))
+        elif kind == "playbook_on_play_start":
+            self._tell(ProgressEvent("play", str(data.get("play", ""))))
+        elif kind == "playbook_on_stats":
+            self.published = dict(data.get("artifact_data") or {})
+        return True
+
+    def _tell(self, event: ProgressEvent) -> None:
+        if self.observer is not None:
+            self.observer(event)
+
+
+class _Cancel:
+    """Turns SIGINT and SIGTERM into a cancelled run, so that its record is still written."""
+
+    def __init__(self) -> None:
+        self.signal: str | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> Self:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._previous[signum] = signal.signal(signum, self._catch)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+    def _catch(self, signum: int, _frame: object) -> None:
+        self.signal = signal.Signals(signum).name
+
+    def __call__(self) -> bool:
+        return self.signal is not None
 
 
 def _host_stats(stats: dict[str, Any] | None) -> dict[str, HostStats]:
@@ -105,11 +236,35 @@ def run_playbook(
     tags: str | None = None,
     check: bool = False,
     quiet: bool = True,
+    step: str | None = None,
+    record: bool | None = None,
+    evidence_dir: Path | None = None,
+    artifacts: Sequence[Path] = (),
+    observer: Callable[[ProgressEvent], None] | None = None,
 ) -> RunResult:
-    """Run ``playbook`` (relative to the project) against ``inventory``.
+    """Run ``playbook`` (relative to the project) against ``inventory`` and record it.
+
+    Args:
+        project: The project root (the collection checkout).
+        playbook: The playbook, relative to the project.
+        inventory: An inventory file or directory.
+        limit: Hosts or groups to limit the run to.
+        extravars: Extra variables for the run.
+        tags: Only run tasks with these tags (comma-separated).
+        check: Run in check mode with diff.
+        quiet: Do not echo ansible-playbook's output.
+        step: The E5 step the run is an attempt at (``01`` to ``04``); a run
+            without one is recorded as ``run_<playbook>``.
+        record: Write an evidence record: True requires the signing key, False
+            writes none, None (the default) records when the key exists.
+        evidence_dir: Where to record (default: ``E5OPS_EVIDENCE_DIR`` or ``evidence/e5``).
+        artifacts: Release artifacts the run deploys; their digests become subjects.
+        observer: Called with each play, task and host result, for progress displays.
 
     Raises:
         UsageError: The playbook or inventory does not exist.
+        RunError: ansible-runner or ansible-playbook could not start.
+        EvidenceError: Recording was required and the signing key cannot be loaded.
 
     """
     path = project / playbook
@@ -120,47 +275,101 @@ def run_playbook(
         msg = f"inventory {inventory} does not exist"
         hint = "for the lab, run `e5ops lab up` first; it writes inventories/lab/hosts.yml"
         raise UsageError(msg, hint=hint)
+    config = EvidenceConfig.for_project(project, directory=evidence_dir)
+    if record is None:
+        record = default_private_key(project).is_file()
+        if not record:
+            log.warning("no evidence signing key: the run of %s is not recorded", playbook)
+    redactor = config.redactor()
+    vault_secrets = secrets_from_config(project / "ansible.cfg")
+    for secret in vault_plaintexts(sources=[inventory], secrets=vault_secrets):
+        redactor.add_secret(secret)
+    recorder = start_run(
+        config,
+        redactor=redactor,
+        playbook=path,
+        inventory=[inventory],
+        limit=limit,
+        tags=tags,
+        check=check,
+        recorder="runner",
+        step_key=step,
+        artifacts=artifacts,
+        record=record,
+    )
     private = state_dir(project) / "runner"
     private.mkdir(exist_ok=True)
     cmdline = "--check --diff" if check else None
     started = time.monotonic()
     # ansible-playbook is found beside the interpreter running e5ops, so a
-    # virtual environment works without being on PATH.
+    # virtual environment works without being on PATH. The callback plugin
+    # stays silent under the runner, which records the run itself.
     bindir = str(Path(sys.executable).parent)
     envvars = {
         "ANSIBLE_CONFIG": str(project / "ansible.cfg"),
         "PATH": os.pathsep.join([bindir, os.environ.get("PATH", "")]),
+        "ANSIBLE_FORCE_COLOR": "0",
+        "E5OPS_EVIDENCE_RECORDER": "runner",
     }
-    try:
-        result = ansible_runner.run(
-            private_data_dir=str(private),
-            project_dir=str(project),
-            playbook=str(path),
-            inventory=str(inventory),
-            limit=limit,
-            extravars=extravars or {},
-            tags=tags,
-            cmdline=cmdline,
-            envvars={**envvars, "ANSIBLE_FORCE_COLOR": "0"},
-            quiet=quiet,
-            rotate_artifacts=20,
-        )
-    except (OSError, RuntimeError) as exc:
-        msg = f"ansible-runner could not start {playbook}: {exc}"
-        raise RunError(msg) from exc
+    feed = _EventFeed(recorder, observer)
+    with _Cancel() as cancel:
+        try:
+            result = ansible_runner.run(
+                private_data_dir=str(private),
+                project_dir=str(project),
+                playbook=str(path),
+                inventory=str(inventory),
+                limit=limit,
+                extravars=extravars or {},
+                tags=tags,
+                cmdline=cmdline,
+                envvars=envvars,
+                quiet=quiet,
+                rotate_artifacts=20,
+                # The raw stdout file would hold what plays print, secrets included;
+                # the events kept are the redacted ones.
+                suppress_output_file=True,
+                event_handler=feed,
+                cancel_callback=cancel,
+            )
+        except (OSError, RuntimeError) as exc:
+            recorder.abort(f"ansible-runner could not run the playbook: {exc}")
+            msg = f"ansible-runner could not start {playbook}: {exc}"
+            raise RunError(msg) from exc
+        except BaseException as exc:
+            recorder.abort(f"the controller stopped the run: {type(exc).__name__}")
+            raise
     seconds = time.monotonic() - started
     if result.rc == 127:  # noqa: PLR2004 - the shell's "command not found"
+        recorder.abort("ansible-playbook was not found")
         msg = f"ansible-playbook was not found to run {playbook}"
         raise RunError(msg, hint="install e5ops with its dependencies: make bootstrap")
+    hosts = _host_stats(result.stats)
+    if cancel.signal or result.status in {"canceled", "timeout"}:
+        stored = recorder.abort(f"the run was cut short ({cancel.signal or result.status})")
+        complete = False
+    else:
+        stored = recorder.finish(
+            hosts={h: asdict(s) for h, s in hosts.items()},
+            published=feed.published,
+            rc=int(result.rc),
+        )
+        complete = True
     log.debug("run of %s ended %s rc=%s in %.1fs", playbook, result.status, result.rc, seconds)
     return RunResult(
         playbook=playbook,
         status=str(result.status),
         rc=int(result.rc),
         seconds=seconds,
-        hosts=_host_stats(result.stats),
+        hosts=hosts,
         failures=_failures(result.events),
         artifact_dir=Path(result.config.artifact_dir),
+        tasks=tuple(recorder.tasks),
+        published=recorder.redactor.value(feed.published),
+        started=recorder.started,
+        ended=now(),
+        evidence=stored.envelope if stored else None,
+        complete=complete,
     )
 
 
