@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from rich.table import Table
 
 from e5ops.commands._console import err, out
+from e5ops.commands._progress import RunProgress
 from e5ops.project import find_project_root
 from e5ops.runner import default_inventory, run_playbook
 
@@ -19,14 +20,21 @@ def run(args: argparse.Namespace) -> int:
     """Run one playbook and print each host's recap and every failure."""
     project = find_project_root()
     inventory = Path(args.inventory) if args.inventory else default_inventory(project)
-    result = run_playbook(
-        project=project,
-        playbook=args.playbook,
-        inventory=inventory,
-        limit=args.limit,
-        check=args.check,
-        quiet=args.verbose == 0,
-    )
+    with RunProgress(err, args.playbook) as progress:
+        result = run_playbook(
+            project=project,
+            playbook=args.playbook,
+            inventory=inventory,
+            limit=args.limit,
+            tags=args.tags,
+            check=args.check,
+            quiet=args.verbose == 0,
+            step=args.step,
+            record=False if args.no_record else None,
+            evidence_dir=Path(args.evidence_dir) if args.evidence_dir else None,
+            artifacts=[Path(a) for a in args.artifact],
+            observer=progress,
+        )
     table = Table("host", "ok", "changed", "failed", "unreachable")
     for host, stats in result.hosts.items():
         table.add_row(
@@ -39,14 +47,33 @@ def run(args: argparse.Namespace) -> int:
             f"[red]{failure.host}[/] {what}: {failure.message}", highlight=False, soft_wrap=True
         )
     out.print(f"{args.playbook}: {result.status} (rc {result.rc}, {result.seconds:.1f}s)")
+    if result.evidence:
+        out.print(f"evidence: {result.evidence}")
     return 0 if result.ok else 1
 
 
 def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``run``."""
-    parser = verbs.add_parser("run", help="run one playbook through ansible-runner")
+    parser = verbs.add_parser(
+        "run",
+        help="run one playbook through ansible-runner and record it as evidence",
+        description="Runs a playbook, shows its progress on a terminal, prints each host's "
+        "recap and writes a signed evidence record (when the signing key exists). "
+        "Exit codes: 0 the run succeeded, 1 it failed on some host, 2 wrong usage, "
+        "5 the run could not start, 6 the evidence could not be written.",
+    )
     parser.add_argument("playbook", help="path relative to the project, e.g. playbooks/site.yml")
     parser.add_argument("-i", "--inventory", help="inventory (default: the lab's)")
     parser.add_argument("--limit", help="hosts or groups to limit the run to")
     parser.add_argument("--check", action="store_true", help="check mode with diff")
+    parser.add_argument("--tags", help="only tasks with these tags (comma-separated)")
+    parser.add_argument("--step", help="the E5 step this run is an attempt at: 01, 02, 03 or 04")
+    parser.add_argument("--evidence-dir", help="where to record (default: evidence/e5)")
+    parser.add_argument(
+        "--artifact",
+        action="append",
+        default=[],
+        help="a release artifact the run deploys; its sha256 becomes a subject (repeatable)",
+    )
+    parser.add_argument("--no-record", action="store_true", help="write no evidence record")
     parser.set_defaults(func=run)
