@@ -27,7 +27,7 @@ def _deb822_entries(text: str) -> list[dict[str, str]]:
         for line in stanza.splitlines():
             if line.startswith("#") or ":" not in line or line[0].isspace():
                 continue
-            key, _, value = line.partition(":")
+            key, value = line.split(":", 1)
             fields[key.strip().lower()] = value.strip()
         if fields:
             entries.append(fields)

@@ -7,20 +7,22 @@ import logging
 import os
 import shutil
 import subprocess
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from e5ops.errors import LabError, MissingToolError
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from pathlib import Path
 
 log = logging.getLogger(__name__)
 
 # Programs the lab needs, and the Debian package that brings each.
-REQUIRED_TOOLS = {"podman": "podman", "runc": "runc"}
+REQUIRED_TOOLS: Mapping[str, str] = MappingProxyType({"podman": "podman", "runc": "runc"})
 
 
-def require_tools(tools: dict[str, str] = REQUIRED_TOOLS) -> None:
+def require_tools(tools: Mapping[str, str] | None = None) -> None:
     """Check that each program is on PATH (or in /usr/sbin).
 
     Raises:
@@ -28,7 +30,7 @@ def require_tools(tools: dict[str, str] = REQUIRED_TOOLS) -> None:
 
     """
     path = os.environ.get("PATH", "") + os.pathsep + "/usr/sbin:/sbin"
-    for program, package in tools.items():
+    for program, package in (tools or REQUIRED_TOOLS).items():
         if shutil.which(program, path=path) is None:
             msg = f"{program} is not installed"
             raise MissingToolError(
