@@ -64,7 +64,7 @@ def setup(project, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def both_runs(setup, project):
-    base, inventory, _ = setup
+    _, inventory, _ = setup
     result = run_playbook(project=project, playbook=PLAYBOOK, inventory=inventory, record=True)
     plain = subprocess.run(
         [str(project / ".venv/bin/ansible-playbook"), "-i", str(inventory), PLAYBOOK],
@@ -108,7 +108,8 @@ def test_the_runner_returns_a_typed_result(both_runs):
     assert result.published == {"tls_grade": "A+", "failed_requests": 0, "api_token": "<redacted>"}
 
 
-def test_both_paths_write_the_same_record(both_runs, setup):
+@pytest.mark.usefixtures("both_runs")
+def test_both_paths_write_the_same_record(setup):
     base, _, keys = setup
     records = EvidenceStore(base / "e5").records()
     assert [r.name for r in records] == ["run_evidence_local", "run_evidence_local.attempt-2"]
@@ -123,7 +124,8 @@ def test_both_paths_write_the_same_record(both_runs, setup):
     assert report.ok, report.problems
 
 
-def test_no_log_task_keeps_nothing_but_its_status(both_runs, setup):
+@pytest.mark.usefixtures("both_runs")
+def test_no_log_task_keeps_nothing_but_its_status(setup):
     base, _, _ = setup
     for stored in EvidenceStore(base / "e5").records():
         secret_task = [

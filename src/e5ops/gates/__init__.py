@@ -1,0 +1,1 @@
+"""Gates: the scope, the checks over recorded runs, gate reviews, assessment and decision."""
