@@ -1,0 +1,1 @@
+"""Reproducible measurements of e5ops on the lab; see run.py."""
