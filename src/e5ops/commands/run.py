@@ -49,6 +49,9 @@ def run(args: argparse.Namespace) -> int:
     out.print(f"{args.playbook}: {result.status} (rc {result.rc}, {result.seconds:.1f}s)")
     if result.evidence:
         out.print(f"evidence: {result.evidence}")
+    if not result.complete:
+        err.print("[red]the run was cut short[/]: its record is marked incomplete")
+        return 130
     return 0 if result.ok else 1
 
 
@@ -60,7 +63,8 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         description="Runs a playbook, shows its progress on a terminal, prints each host's "
         "recap and writes a signed evidence record (when the signing key exists). "
         "Exit codes: 0 the run succeeded, 1 it failed on some host, 2 wrong usage, "
-        "5 the run could not start, 6 the evidence could not be written.",
+        "5 the run could not start, 6 the evidence could not be written, "
+        "130 the run was interrupted (recorded as incomplete).",
     )
     parser.add_argument("playbook", help="path relative to the project, e.g. playbooks/site.yml")
     parser.add_argument("-i", "--inventory", help="inventory (default: the lab's)")
