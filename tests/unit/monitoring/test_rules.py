@@ -120,7 +120,8 @@ def test_checker_names_the_live_file_and_line_of_a_bad_rule(promtool, tmp_path):
     assert "5:15" in result.stderr, result.stderr
 
 
-def test_checker_passes_the_shipped_rules(promtool):
+@pytest.mark.usefixtures("promtool")
+def test_checker_passes_the_shipped_rules():
     result = subprocess.run(
         ["sh", str(CHECKER), "rules", "/etc/prometheus/rules/e5ops.rules.yml", str(RULES)],
         capture_output=True,
