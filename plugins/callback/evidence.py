@@ -79,6 +79,7 @@ try:
     from e5ops.evidence.keys import default_private_key
     from e5ops.evidence.redact import DEFAULT_KEY_PATTERN
     from e5ops.evidence.session import EvidenceConfig, start_run
+    from e5ops.evidence.store import subject_for
     from e5ops.evidence.vault import vault_plaintexts
     from e5ops.errors import E5opsError
 except ImportError as exc:  # the plugin reports this once, when the run starts
@@ -113,6 +114,12 @@ class CallbackModule(CallbackBase):
 
     def v2_playbook_on_start(self, playbook):
         if os.environ.get("E5OPS_EVIDENCE_RECORDER") == "runner":
+            return
+        if self._recorder is not None:
+            # Several playbooks on one command line make one run, and one record.
+            self._recorder.subjects.append(
+                subject_for(Path(playbook._file_name), kind="playbook", base=self._base())
+            )
             return
         if IMPORT_ERROR is not None:
             self._display.warning(f"e5ops evidence not recorded: {IMPORT_ERROR}")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import shlex
 import signal
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -16,6 +19,7 @@ import ansible_runner
 
 from e5ops.errors import RunError, UsageError
 from e5ops.evidence.keys import default_private_key
+from e5ops.evidence.redact import REDACTED
 from e5ops.evidence.session import EvidenceConfig, start_run
 from e5ops.evidence.store import now
 from e5ops.evidence.vault import secrets_from_config, vault_plaintexts
@@ -25,6 +29,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from e5ops.evidence.recorder import RunRecorder, TaskRecord
+    from e5ops.evidence.redact import Redactor
 
 log = logging.getLogger(__name__)
 
@@ -226,6 +231,99 @@ def _failures(events: Any) -> tuple[TaskFailure, ...]:  # noqa: ANN401 - runner'
     return tuple(found)
 
 
+def _invoke(
+    *,
+    project: Path,
+    playbook: Path,
+    inventory: Path,
+    limit: str | None,
+    extravars: dict[str, Any] | None,
+    tags: str | None,
+    check: bool,
+    quiet: bool,
+    feed: _EventFeed,
+    cancel: _Cancel,
+) -> Any:  # noqa: ANN401 - ansible-runner's Runner
+    """Run ansible-runner in a private directory of its own, removed afterwards.
+
+    ansible-runner saves envvars, extravars and cmdline under ``env/`` of its
+    private directory and applies them to every later run there, so one
+    directory shared by all runs leaks one run's variables (and secrets) into
+    the next. Here each run gets its own, and extra variables travel in a 0600
+    file rather than on the command line that ansible-runner saves as an artifact.
+    """
+    state = state_dir(project) / "runner"
+    state.mkdir(exist_ok=True)
+    # ansible-playbook is found beside the interpreter running e5ops, so a
+    # virtual environment works without being on PATH. The callback plugin
+    # stays silent under the runner, which records the run itself.
+    bindir = str(Path(sys.executable).parent)
+    envvars = {
+        "ANSIBLE_CONFIG": str(project / "ansible.cfg"),
+        "PATH": os.pathsep.join([bindir, os.environ.get("PATH", "")]),
+        "ANSIBLE_FORCE_COLOR": "0",
+        "E5OPS_EVIDENCE_RECORDER": "runner",
+    }
+    with tempfile.TemporaryDirectory(prefix="run-", dir=state) as private:
+        arguments = ["--check", "--diff"] if check else []
+        if extravars:
+            variables = Path(private) / "extravars.json"
+            fd = os.open(variables, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(extravars, handle)
+            arguments += ["-e", f"@{variables}"]
+        return ansible_runner.run(
+            private_data_dir=private,
+            artifact_dir=str(state / "artifacts"),
+            project_dir=str(project),
+            playbook=str(playbook),
+            inventory=str(inventory),
+            limit=limit,
+            tags=tags,
+            cmdline=shlex.join(arguments) or None,
+            envvars=envvars,
+            suppress_env_files=True,
+            quiet=quiet,
+            rotate_artifacts=20,
+            # The raw stdout file would hold what plays print, secrets included;
+            # the events kept are the redacted ones.
+            suppress_output_file=True,
+            event_handler=feed,
+            cancel_callback=cancel,
+        )
+
+
+def _scrub_command_artifact(artifact_dir: Path, redactor: Redactor) -> None:
+    """Redact the command and environment that ansible-runner saved for the run."""
+    path = artifact_dir / "command"
+    if not path.is_file():
+        return
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    saved["command"] = [redactor.text(str(part)) for part in saved.get("command", [])]
+    saved["env"] = {
+        name: REDACTED if redactor.is_secret_key(name) else redactor.text(str(value))
+        for name, value in (saved.get("env") or {}).items()
+    }
+    scrubbed = path.with_suffix(".scrubbed")
+    scrubbed.write_text(json.dumps(saved), encoding="utf-8")
+    scrubbed.chmod(0o600)
+    scrubbed.replace(path)
+
+
+def _redactor(
+    config: EvidenceConfig, *, project: Path, inventory: Path, extravars: dict[str, Any] | None
+) -> Redactor:
+    """Return a redactor that knows the run's vault plaintexts and secret extra vars."""
+    redactor = config.redactor()
+    vault_secrets = secrets_from_config(project / "ansible.cfg")
+    for secret in vault_plaintexts(sources=[inventory], secrets=vault_secrets):
+        redactor.add_secret(secret)
+    for name, value in (extravars or {}).items():
+        if isinstance(value, str) and redactor.is_secret_key(name):
+            redactor.add_secret(value)
+    return redactor
+
+
 def run_playbook(
     *,
     project: Path,
@@ -280,13 +378,9 @@ def run_playbook(
         record = default_private_key(project).is_file()
         if not record:
             log.warning("no evidence signing key: the run of %s is not recorded", playbook)
-    redactor = config.redactor()
-    vault_secrets = secrets_from_config(project / "ansible.cfg")
-    for secret in vault_plaintexts(sources=[inventory], secrets=vault_secrets):
-        redactor.add_secret(secret)
     recorder = start_run(
         config,
-        redactor=redactor,
+        redactor=_redactor(config, project=project, inventory=inventory, extravars=extravars),
         playbook=path,
         inventory=[inventory],
         limit=limit,
@@ -297,40 +391,21 @@ def run_playbook(
         artifacts=artifacts,
         record=record,
     )
-    private = state_dir(project) / "runner"
-    private.mkdir(exist_ok=True)
-    cmdline = "--check --diff" if check else None
     started = time.monotonic()
-    # ansible-playbook is found beside the interpreter running e5ops, so a
-    # virtual environment works without being on PATH. The callback plugin
-    # stays silent under the runner, which records the run itself.
-    bindir = str(Path(sys.executable).parent)
-    envvars = {
-        "ANSIBLE_CONFIG": str(project / "ansible.cfg"),
-        "PATH": os.pathsep.join([bindir, os.environ.get("PATH", "")]),
-        "ANSIBLE_FORCE_COLOR": "0",
-        "E5OPS_EVIDENCE_RECORDER": "runner",
-    }
     feed = _EventFeed(recorder, observer)
     with _Cancel() as cancel:
         try:
-            result = ansible_runner.run(
-                private_data_dir=str(private),
-                project_dir=str(project),
-                playbook=str(path),
-                inventory=str(inventory),
+            result = _invoke(
+                project=project,
+                playbook=path,
+                inventory=inventory,
                 limit=limit,
-                extravars=extravars or {},
+                extravars=extravars,
                 tags=tags,
-                cmdline=cmdline,
-                envvars=envvars,
+                check=check,
                 quiet=quiet,
-                rotate_artifacts=20,
-                # The raw stdout file would hold what plays print, secrets included;
-                # the events kept are the redacted ones.
-                suppress_output_file=True,
-                event_handler=feed,
-                cancel_callback=cancel,
+                feed=feed,
+                cancel=cancel,
             )
         except (OSError, RuntimeError) as exc:
             recorder.abort(f"ansible-runner could not run the playbook: {exc}")
@@ -344,6 +419,7 @@ def run_playbook(
         recorder.abort("ansible-playbook was not found")
         msg = f"ansible-playbook was not found to run {playbook}"
         raise RunError(msg, hint="install e5ops with its dependencies: make bootstrap")
+    _scrub_command_artifact(Path(result.config.artifact_dir), recorder.redactor)
     hosts = _host_stats(result.stats)
     if cancel.signal or result.status in {"canceled", "timeout"}:
         stored = recorder.abort(f"the run was cut short ({cancel.signal or result.status})")

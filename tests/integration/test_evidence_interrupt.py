@@ -40,21 +40,24 @@ def _wait_for_first_result(directory, process):
     pytest.fail("the play never reported its first task")
 
 
-def _start_plain(project, env):
+def _start_plain(project, env, log):
+    # Output goes to a file: a failure shows what ansible-playbook said.
     return subprocess.Popen(
         [str(project / ".venv/bin/ansible-playbook"), "-i", "localhost,", PLAYBOOK],
         cwd=project,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
     )
 
 
 def _only_record(directory, keys):
+    log = directory.parent / "ansible-playbook.log"
+    said = log.read_text() if log.is_file() else ""
     report = verify_directory(directory, key=public_key(keys.public))
-    assert report.ok, report.problems
+    assert report.ok, (report.problems, said)
     records = EvidenceStore(directory).records()
-    assert len(records) == 1
+    assert len(records) == 1, said
     assert not list((directory / ".inflight").glob("*"))
     assert not [p for p in directory.iterdir() if p.name.endswith(".tmp")]
     return records[0].record
@@ -69,20 +72,21 @@ def _only_record(directory, keys):
 )
 def test_a_signalled_plain_run_leaves_an_incomplete_record(project, evidence, signum, reason):
     directory, keys, env = evidence
-    process = _start_plain(project, env)
+    log = directory.parent / "ansible-playbook.log"
+    process = _start_plain(project, env, log)
     _wait_for_first_result(directory, process)
     process.send_signal(signum)
-    process.wait(timeout=60)
+    process.wait(timeout=120)
     record = _only_record(directory, keys)
-    assert record["complete"] is False
-    assert record["incomplete_reason"] == reason
+    assert record["complete"] is False, log.read_text()
+    assert record["incomplete_reason"] == reason, log.read_text()
     assert record["run"]["status"] == "incomplete"
     assert [t["task"] for t in record["run"]["tasks"]] == ["Say the run has started"]
 
 
 def test_a_killed_controller_is_recovered_as_incomplete(project, evidence):
     directory, keys, env = evidence
-    process = _start_plain(project, env)
+    process = _start_plain(project, env, directory.parent / "ansible-playbook.log")
     journal = _wait_for_first_result(directory, process)
     # SIGKILL leaves no chance to write anything. Ansible's workers run in
     # their own sessions; the sleeping one ends by itself within 30 s.

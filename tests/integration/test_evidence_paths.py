@@ -1,8 +1,10 @@
 """The same local play recorded through e5ops.runner and through plain ansible-playbook.
 
 No lab needed: the play runs on the controller (``connection: local``). It
-plants two canaries: a value read by a ``no_log`` task and a vault-encrypted
-variable printed by a debug task. Neither may appear in any file e5ops writes.
+plants three canaries: a value read by a ``no_log`` task, a vault-encrypted
+variable printed by a debug task, and a password given as an extra variable
+(runner path) that a debug task prints. None may appear in any file e5ops
+writes, ansible-runner's artifacts of the run included.
 """
 
 import json
@@ -19,6 +21,7 @@ from e5ops.runner import run_playbook
 PLAYBOOK = "tests/integration/playbooks/evidence_local.yml"
 NO_LOG_CANARY = "CANARY-nolog-7f3a91c2"
 VAULT_CANARY = "CANARY-vault-55e1d0b7"
+EXTRA_CANARY = "CANARY-extra-9b2f4a60"
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +68,13 @@ def setup(project, tmp_path_factory):
 @pytest.fixture(scope="module")
 def both_runs(setup, project):
     _, inventory, _ = setup
-    result = run_playbook(project=project, playbook=PLAYBOOK, inventory=inventory, record=True)
+    result = run_playbook(
+        project=project,
+        playbook=PLAYBOOK,
+        inventory=inventory,
+        record=True,
+        extravars={"evidence_extra_password": EXTRA_CANARY},
+    )
     plain = subprocess.run(
         [str(project / ".venv/bin/ansible-playbook"), "-i", str(inventory), PLAYBOOK],
         cwd=project,
@@ -119,7 +128,7 @@ def test_both_paths_write_the_same_record(setup):
     for record in (runner, callback):
         validate_record(record)
     assert _normalised(runner) == _normalised(callback)
-    assert len(runner["run"]["tasks"]) == 11
+    assert len(runner["run"]["tasks"]) == 13
     report = verify_directory(base / "e5", key=public_key(keys.public))
     assert report.ok, report.problems
 
@@ -149,5 +158,9 @@ def test_canaries_appear_in_no_file_written(both_runs, setup, project):
         data = path.read_bytes()
         assert NO_LOG_CANARY.encode() not in data, path
         assert VAULT_CANARY.encode() not in data, path
-    # The vault value did reach the play's own output: the redaction had work to do.
+        assert EXTRA_CANARY.encode() not in data, path
+    # The secrets did reach the plays' output: the redaction had work to do.
     assert VAULT_CANARY in plain.stdout
+    events = b"".join(p.read_bytes() for p in (result.artifact_dir / "job_events").iterdir())
+    assert b"logging in with <redacted>" in events
+    assert b"connecting with <redacted>" in events

@@ -51,6 +51,10 @@ class Redactor:
         if len(value) >= _MIN_SECRET_LENGTH:
             self.secrets.add(value)
 
+    def is_secret_key(self, key: str) -> bool:
+        """Tell whether values under ``key`` are secrets, by the key pattern."""
+        return bool(self._keys.search(key))
+
     def result(self, result: dict[str, Any]) -> dict[str, Any]:
         """Return a task result fit to write: nothing of a ``no_log`` result survives."""
         if is_no_log(result):

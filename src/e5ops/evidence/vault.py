@@ -36,6 +36,8 @@ _SUFFIXES = {".yml", ".yaml", ".json", ""}
 def _var_files(sources: Iterable[str | Path]) -> Iterator[Path]:
     for source in sources:
         path = Path(source)
+        if not path.exists():
+            continue  # a host list such as "localhost," names no file
         roots = (
             [path]
             if path.is_dir()

@@ -42,3 +42,9 @@ def test_ansible_internal_keys_are_dropped():
     assert Redactor().value({"_ansible_verbose_always": True, "changed": False}) == {
         "changed": False
     }
+
+
+def test_is_secret_key_follows_the_pattern():
+    redactor = Redactor()
+    assert redactor.is_secret_key("monitoring_agent_basic_auth_password")
+    assert not redactor.is_secret_key("monitoring_scrape_interval")
