@@ -29,7 +29,7 @@ class ReceivedAlert:
 class AlertReceiver:
     """Record Alertmanager's webhook notifications, alert by alert."""
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, port: int = 0) -> None:
         self.alerts: list[ReceivedAlert] = []
         self._lock = threading.Lock()
         receiver = self
@@ -57,7 +57,7 @@ class AlertReceiver:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer((address, 0), Handler)
+        self._server = ThreadingHTTPServer((address, port), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
