@@ -141,7 +141,9 @@ CLIENT = {"e5ops_backup_clients": "web1", "backup_paths": ["/srv/app"]}
 
 
 def test_missing_password_fails_before_anything_changes(lab, project):
-    rc, output, _raw = play(project, lab, "playbooks/backup.yml", CLIENT)
+    # Given as an empty extra var, so no inventory value can stand in for it.
+    extravars = {**CLIENT, "backup_repository_password": ""}
+    rc, output, _raw = play(project, lab, "playbooks/backup.yml", extravars)
     assert rc != 0
     messages = [msg for host, _task, msg in failures(output) if host == "web1"]
     assert len(messages) == 1
