@@ -456,35 +456,35 @@ class RolloutState:
         return self.status in {"succeeded", "rolled_back", "aborted"}
 
 
-def state_path(project: Path) -> Path:
-    """Return the file holding the project's current rollout."""
-    return state_dir(project) / "rollouts" / "current.json"
+def rollouts_dir(project: Path) -> Path:
+    """Return the directory where a project's rollouts keep their state."""
+    return state_dir(project) / "rollouts"
 
 
-def pause_path(project: Path) -> Path:
+def pause_path(directory: Path) -> Path:
     """Return the file whose presence asks the running rollout to pause after its step."""
-    return state_path(project).with_name("pause")
+    return directory / "pause"
 
 
-def load_state(project: Path) -> RolloutState | None:
-    """Return the project's current rollout, or None when there is none."""
-    path = state_path(project)
+def load_state(directory: Path) -> RolloutState | None:
+    """Return the current rollout kept in ``directory``, or None when there is none."""
+    path = directory / "current.json"
     if not path.is_file():
         return None
     return RolloutState(**json.loads(path.read_text(encoding="utf-8")))
 
 
-def save_state(project: Path, state: RolloutState) -> None:
+def save_state(directory: Path, state: RolloutState) -> None:
     """Write the rollout's state atomically; a finished one is also archived by id."""
-    path = state_path(project)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "current.json"
     text = json.dumps(asdict(state), indent=2) + "\n"
     tmp = path.with_suffix(".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
     if state.finished:
-        (path.parent / f"{state.id}.json").write_text(text, encoding="utf-8")
-        pause_path(project).unlink(missing_ok=True)
+        (directory / f"{state.id}.json").write_text(text, encoding="utf-8")
+        pause_path(directory).unlink(missing_ok=True)
 
 
 # Running
@@ -500,6 +500,7 @@ class Rollout:
     Attributes:
         project: The project root.
         state: The rollout's state.
+        directory: Where the state is kept (default: ``.e5ops/rollouts``).
         runner: Runs a playbook (``e5ops.runner.run_playbook`` by default).
         observer: Called with each event as it is recorded, for a display.
         sleep: Waits the bake time (``time.sleep`` by default).
@@ -508,14 +509,25 @@ class Rollout:
 
     project: Path
     state: RolloutState
+    directory: Path | None = None
     runner: Runner = run_playbook
     observer: Observer | None = None
     sleep: Callable[[float], None] = time.sleep
 
+    def __post_init__(self) -> None:
+        """Default the state directory to the project's."""
+        if self.directory is None:
+            self.directory = rollouts_dir(self.project)
+
+    @property
+    def _dir(self) -> Path:
+        assert self.directory is not None  # noqa: S101 - set in __post_init__
+        return self.directory
+
     def _event(self, kind: str, **data: Any) -> dict[str, Any]:  # noqa: ANN401 - record fields
         event = {"kind": kind, "at": _now(), "monotonic": time.monotonic(), **data}
         self.state.events.append(event)
-        save_state(self.project, self.state)
+        save_state(self._dir, self.state)
         log.info("rollout %s: %s %s", self.state.id, kind, data)
         if self.observer:
             self.observer(event)
@@ -542,7 +554,7 @@ class Rollout:
         state = self.state
         if state.status == "paused":
             state.status = "running"
-            pause_path(self.project).unlink(missing_ok=True)
+            pause_path(self._dir).unlink(missing_ok=True)
             self._event("resumed", step=state.next_step)
         release = state.release
         while state.next_step < len(state.steps):
@@ -584,8 +596,8 @@ class Rollout:
                 reason = f"gate failed after step {index + 1}: {failed[0].gate}: {failed[0].detail}"
                 self._roll_back(reason)
             state.next_step = index + 1
-            save_state(self.project, state)
-            if pause_path(self.project).exists() and state.next_step < len(state.steps):
+            save_state(self._dir, state)
+            if pause_path(self._dir).exists() and state.next_step < len(state.steps):
                 state.status = "paused"
                 self._event("paused", step=state.next_step)
                 return state
@@ -641,19 +653,22 @@ def start_rollout(
     prometheus: str | None = None,
     bake_seconds: float = 10.0,
     group: str = DEFAULT_GROUP,
+    directory: Path | None = None,
     runner: Runner = run_playbook,
     observer: Observer | None = None,
 ) -> Rollout:
     """Check everything a rollout needs and prepare it; nothing is deployed yet.
 
-    Call ``run()`` on the result to roll out.
+    Call ``run()`` on the result to roll out. ``directory`` keeps the state
+    (default: ``.e5ops/rollouts`` of the project).
 
     Raises:
         UsageError: Another rollout is unfinished, a gate or step is invalid,
             or the group is empty.
 
     """
-    current = load_state(project)
+    directory = directory or rollouts_dir(project)
+    current = load_state(directory)
     if current is not None and not current.finished:
         msg = f"rollout {current.id} is {current.status}"
         raise UsageError(msg, hint="resume it with `e5ops rollout --resume` or end it with --abort")
@@ -663,7 +678,7 @@ def start_rollout(
         msg = f"bake time {bake_seconds} is negative"
         raise UsageError(msg)
     planned = plan_steps(hosts=group_hosts(inventory=inventory, group=group), steps=steps)
-    pause_path(project).unlink(missing_ok=True)
+    pause_path(directory).unlink(missing_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     state = RolloutState(
         id=f"{stamp}-{release.version}",
@@ -675,13 +690,19 @@ def start_rollout(
         prometheus=prometheus,
         bake_seconds=bake_seconds,
     )
-    rollout = Rollout(project=project, state=state, runner=runner, observer=observer)
+    rollout = Rollout(
+        project=project, state=state, directory=directory, runner=runner, observer=observer
+    )
     rollout._event("planned", steps=[asdict(step) for step in planned])  # noqa: SLF001 - own class
     return rollout
 
 
 def current_rollout(
-    *, project: Path, runner: Runner = run_playbook, observer: Observer | None = None
+    *,
+    project: Path,
+    directory: Path | None = None,
+    runner: Runner = run_playbook,
+    observer: Observer | None = None,
 ) -> Rollout:
     """Return the project's unfinished rollout, to resume or abort.
 
@@ -689,25 +710,29 @@ def current_rollout(
         UsageError: There is no unfinished rollout.
 
     """
-    state = load_state(project)
+    directory = directory or rollouts_dir(project)
+    state = load_state(directory)
     if state is None or state.finished:
         msg = "there is no unfinished rollout"
         raise UsageError(msg, hint="start one with `e5ops rollout --release VERSION`")
-    return Rollout(project=project, state=state, runner=runner, observer=observer)
+    return Rollout(
+        project=project, state=state, directory=directory, runner=runner, observer=observer
+    )
 
 
-def request_pause(*, project: Path) -> RolloutState:
+def request_pause(*, project: Path, directory: Path | None = None) -> RolloutState:
     """Ask the running rollout to stop after its current step.
 
     Raises:
         UsageError: There is no running rollout.
 
     """
-    state = load_state(project)
+    directory = directory or rollouts_dir(project)
+    state = load_state(directory)
     if state is None or state.status != "running":
         msg = "there is no running rollout to pause"
         raise UsageError(msg)
-    pause_path(project).touch()
+    pause_path(directory).touch()
     return state
 
 

@@ -247,7 +247,7 @@ def test_a_good_rollout_deploys_step_by_step(project):
     assert [c[1] for c in runs.calls] == ["web1", "web2", "web3,web4"]
     assert all(c[0] == "playbooks/deploy.yml" for c in runs.calls)
     assert runs.calls[0][2]["release_version"] == "1.0.0"
-    assert load_state(project).status == "succeeded"
+    assert load_state(project / ".e5ops/rollouts").status == "succeeded"
 
 
 def test_a_failed_canary_rolls_back_and_goes_no_further(project):
@@ -260,7 +260,7 @@ def test_a_failed_canary_rolls_back_and_goes_no_further(project):
         ("playbooks/rollback.yml", "web1"),
     ]
     assert runs.calls[1][2]["release_rollback_only_from"] == "1.0.0"
-    assert load_state(project).status == "rolled_back"
+    assert load_state(project / ".e5ops/rollouts").status == "rolled_back"
 
 
 def test_a_failed_gate_rolls_back_every_moved_host(project):
@@ -280,7 +280,9 @@ def test_a_paused_rollout_resumes_in_a_new_invocation(project):
     assert state.next_step == 1
     with pytest.raises(UsageError, match="is paused"):
         _start(project, runs)
-    resumed = Rollout(project=project, state=load_state(project), runner=runs).run()
+    resumed = Rollout(
+        project=project, state=load_state(project / ".e5ops/rollouts"), runner=runs
+    ).run()
     assert resumed.status == "succeeded"
     assert [c[1] for c in runs.calls] == ["web1", "web2", "web3,web4"]
 
@@ -290,7 +292,9 @@ def test_abort_rolls_back_the_moved_hosts(project):
     rollout = _start(project, runs)
     request_pause(project=project)
     rollout.run()
-    state = Rollout(project=project, state=load_state(project), runner=runs).abort()
+    state = Rollout(
+        project=project, state=load_state(project / ".e5ops/rollouts"), runner=runs
+    ).abort()
     assert state.status == "aborted"
     assert runs.calls[-1][:2] == ("playbooks/rollback.yml", "web1")
     assert not Path(project, ".e5ops/rollouts/pause").exists()

@@ -21,6 +21,7 @@ from e5ops.rollout import (
     parse_steps,
     request_pause,
     rollback_seconds,
+    rollouts_dir,
     start_rollout,
 )
 from e5ops.runner import default_inventory
@@ -66,7 +67,7 @@ def rollout(args: argparse.Namespace) -> int:
     """Start, resume, pause, abort or show the project's rollout."""
     project = find_project_root()
     if args.status:
-        state = load_state(project)
+        state = load_state(rollouts_dir(project))
         if state is None:
             out.print("no rollout has run in this project")
             return 0
