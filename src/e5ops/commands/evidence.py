@@ -37,6 +37,10 @@ def init(args: argparse.Namespace) -> int:
     out.print(f"private key: {pair.private} (mode 0600{', passphrase' if passphrase else ''})")
     out.print(f"public key:  {args.export or pair.public} (give this to auditors)")
     out.print(f"key id:      {pair.keyid}")
+    out.print(
+        "`e5ops run` now records every run; plain ansible-playbook records through the "
+        "callback e5ops.production.evidence (callbacks_enabled in ansible.cfg)."
+    )
     return 0
 
 
