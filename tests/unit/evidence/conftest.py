@@ -49,3 +49,8 @@ def three_records(store):
     for _ in range(3):
         store.write(step=step("01"), body=run_body(), subjects=[], recorder="cli")
     return store
+
+
+@pytest.fixture
+def make_run_body():
+    return run_body
