@@ -20,6 +20,7 @@ import os
 import secrets
 import subprocess
 import tarfile
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -102,9 +103,12 @@ def play(project, lab, playbook, extravars, *files):
         "ANSIBLE_SHOW_CUSTOM_STATS": "true",
         "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",
     }
-    result = subprocess.run(
-        command, capture_output=True, text=True, cwd=project, env=env, check=False
-    )
+    # Hosts are stopped and rebuilt between plays: no SSH master may outlive one.
+    with tempfile.TemporaryDirectory(prefix="e5ops-cp-") as control_dir:
+        env["ANSIBLE_SSH_CONTROL_PATH_DIR"] = control_dir
+        result = subprocess.run(
+            command, capture_output=True, text=True, cwd=project, env=env, check=False
+        )
     try:
         output = json.loads(result.stdout)
     except json.JSONDecodeError:

@@ -4,7 +4,8 @@
 client. Here it backs up a small tree into a repository in a temporary directory
 (restic treats a local path like the SFTP one), so its manifest, drill, metrics
 and failure paths are checked in seconds. Needs Debian's restic on the controller
-(scripts/packages/backup.txt); without it the tests fail.
+(scripts/packages/backup.txt), and promtool checks the metrics files;
+without them the tests fail.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import datetime as dt
 import json
 import os
 import runpy
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -116,6 +118,15 @@ def test_backup_and_drill_match_byte_for_byte(job, config, tmp_path, capsys):
     assert not Path(report["target"]).exists()
     drill = metrics(config, "backup_restore_drill")
     assert drill["e5ops_backup_restore_drill_last_exit_status"] == 0
+    for written in Path(config["metrics_dir"]).glob("*.prom"):
+        lint = subprocess.run(
+            ["promtool", "check", "metrics"],
+            input=written.read_text(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert lint.returncode == 0, (written.name, lint.stdout + lint.stderr)
 
 
 def test_a_changed_or_missing_file_fails_verification(job, config, tmp_path, capsys):
