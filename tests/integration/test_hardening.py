@@ -31,9 +31,12 @@ POLICY = "Hardened Debian 12 (version 3)"
 def lab(project):
     lab = Lab(LabConfig(project=project, name=LAB, subnet=SUBNET))
     lab.down()
-    lab.up(HOSTS)
-    yield lab
-    lab.down()
+    try:
+        # Generous: on a loaded CI machine three systemd hosts take minutes to boot.
+        lab.up(HOSTS, boot_timeout=600)
+        yield lab
+    finally:
+        lab.down()
 
 
 @pytest.fixture(scope="module")
