@@ -416,6 +416,21 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _first_failure(result: RunResult) -> datetime | None:
+    """Return when the run's first task failed (a failed health check), if it says."""
+    for task in getattr(result, "tasks", ()):
+        if task.status == "failed" and task.ended:
+            when = datetime.fromisoformat(task.ended)
+            return when if when.tzinfo else when.replace(tzinfo=UTC)
+    return None
+
+
+def _failures(result: RunResult) -> list[str]:
+    """Return the last failure of each host: a rescued error reappears in the final one."""
+    last = {failure.host: failure.message for failure in result.failures}
+    return [f"{host}: {message}" for host, message in last.items()]
+
+
 @dataclass
 class RolloutState:
     """A rollout as kept on disk between invocations.
@@ -572,7 +587,7 @@ class Rollout:
                     "release_sha256": release["sha256"],
                 },
             )
-            failures = [f"{f.host}: {f.message}" for f in result.failures]
+            failures = _failures(result)
             self._event(
                 "step_ended",
                 step=index,
@@ -584,7 +599,7 @@ class Rollout:
             )
             if not result.ok:
                 reason = f"step {index + 1} failed on {', '.join(hosts)}: {'; '.join(failures)}"
-                self._roll_back(reason)
+                self._roll_back(reason, failed_at=_first_failure(result))
             if state.bake_seconds > 0:
                 self.sleep(state.bake_seconds)
             results = [
@@ -605,9 +620,12 @@ class Rollout:
         self._event("succeeded", moved=state.moved)
         return state
 
-    def _roll_back(self, reason: str, *, status: str = "rolled_back") -> None:
+    def _roll_back(
+        self, reason: str, *, status: str = "rolled_back", failed_at: datetime | None = None
+    ) -> None:
+        """Roll every moved host back; time it from the failure when the run said when."""
         state = self.state
-        failed_at = self._event("rollback_started", reason=reason, hosts=state.moved)
+        started = self._event("rollback_started", reason=reason, hosts=state.moved)
         result = self._run(
             ROLLBACK_PLAYBOOK,
             state.moved,
@@ -616,13 +634,16 @@ class Rollout:
                 "release_rollback_only_from": state.release["version"],
             },
         )
-        seconds = time.monotonic() - failed_at["monotonic"]
+        seconds = time.monotonic() - started["monotonic"]
+        since_failure = (datetime.now(UTC) - failed_at).total_seconds() if failed_at else seconds
         state.status = status if result.ok else "failed"
         self._event(
             "rollback_ended",
             ok=result.ok,
             seconds=round(seconds, 1),
-            failures=[f"{f.host}: {f.message}" for f in result.failures],
+            seconds_since_failure=round(since_failure, 1),
+            failed_at=failed_at.isoformat() if failed_at else None,
+            failures=_failures(result),
         )
         if not result.ok:
             msg = f"rollback after {reason!r} did not complete"
@@ -630,7 +651,8 @@ class Rollout:
                 msg, hint="see the failures above; run playbooks/rollback.yml by hand"
             )
         if status == "rolled_back":
-            msg = f"{reason}; rolled back {', '.join(state.moved)} in {seconds:.1f}s"
+            moved = ", ".join(state.moved)
+            msg = f"{reason}; rolled back {moved} {since_failure:.1f}s after the failure"
             raise RolloutError(msg)
 
     def abort(self) -> RolloutState:
@@ -737,8 +759,8 @@ def request_pause(*, project: Path, directory: Path | None = None) -> RolloutSta
 
 
 def rollback_seconds(state: RolloutState) -> float | None:
-    """Return how long the rollback took, from the failure to the end, if there was one."""
+    """Return the time from the failure (the failed check or gate) to the completed rollback."""
     for event in reversed(state.events):
         if event["kind"] == "rollback_ended":
-            return float(event["seconds"])
+            return float(event.get("seconds_since_failure", event["seconds"]))
     return None
