@@ -65,7 +65,8 @@ def inventory(project):
     started = lab.up(("lb1", *WEB))
     for playbook, extravars in (
         ("playbooks/loadbalancer.yml", {}),
-        ("playbooks/deploy.yml", {"release_version": "1.0.0"}),
+        # The first release goes to every host at once: nothing is serving yet.
+        ("playbooks/deploy.yml", {"release_version": "1.0.0", "deploy_serial": 3}),
     ):
         result = run_playbook(
             project=project, playbook=playbook, inventory=started.inventory, extravars=extravars
