@@ -15,6 +15,7 @@ from typing import ClassVar
 
 import pytest
 
+from e5ops.cli import main
 from e5ops.errors import UsageError
 from e5ops.rollout import (
     Gate,
@@ -298,3 +299,13 @@ def test_abort_rolls_back_the_moved_hosts(project):
     assert state.status == "aborted"
     assert runs.calls[-1][:2] == ("playbooks/rollback.yml", "web1")
     assert not Path(project, ".e5ops/rollouts/pause").exists()
+
+
+def test_cli_refuses_bad_input_with_a_usage_exit_code(project, monkeypatch, capsys):
+    monkeypatch.setenv("E5OPS_PROJECT", str(project))
+    (project / "galaxy.yml").write_text("name: x\n")
+    assert main(["rollout", "--release", "9.9.9", "-i", str(project)]) == 2
+    assert "unknown version 9.9.9" in capsys.readouterr().err
+    assert main(["rollout", "--release", "1.0.0", "--steps", "1,150%", "-i", str(project)]) == 2
+    assert "at most 100%" in capsys.readouterr().err
+    assert main(["rollout", "--resume"]) == 2
