@@ -62,19 +62,22 @@ def inventory(project):
     )
     lab = Lab(LabConfig(project=project, name=NAME, subnet=SUBNET))
     lab.down()
-    started = lab.up(("lb1", *WEB))
-    for playbook, extravars in (
-        ("playbooks/loadbalancer.yml", {}),
-        # The first release goes to every host at once: nothing is serving yet.
-        ("playbooks/deploy.yml", {"release_version": "1.0.0", "deploy_serial": 3}),
-    ):
-        result = run_playbook(
-            project=project, playbook=playbook, inventory=started.inventory, extravars=extravars
-        )
-        assert result.ok, result.failures
-    yield started.inventory
-    (lab.config.state / "results.json").write_text(json.dumps(RESULTS, indent=2))
-    lab.down()
+    try:
+        # A shared CI machine can be slow to boot four hosts at once.
+        started = lab.up(("lb1", *WEB), boot_timeout=300)
+        for playbook, extravars in (
+            ("playbooks/loadbalancer.yml", {}),
+            # The first release goes to every host at once: nothing is serving yet.
+            ("playbooks/deploy.yml", {"release_version": "1.0.0", "deploy_serial": 3}),
+        ):
+            result = run_playbook(
+                project=project, playbook=playbook, inventory=started.inventory, extravars=extravars
+            )
+            assert result.ok, result.failures
+        yield started.inventory
+    finally:
+        (lab.config.state / "results.json").write_text(json.dumps(RESULTS, indent=2))
+        lab.down()
 
 
 def test_bad_input_is_refused_before_anything_runs(project, inventory):
