@@ -48,6 +48,7 @@ class Load:
     subnet: str
     path: str = "/"
     tls: bool = True
+    keepalive: bool = True
     workers: int = 8
     rate: float = 200.0
     min_requests: int = 10_000
@@ -91,14 +92,15 @@ class Load:
         while not self._done():
             started = time.monotonic()
             try:
-                connection.request("GET", self.path)
+                headers = {} if self.keepalive else {"Connection": "close"}
+                connection.request("GET", self.path, headers=headers)
                 response = connection.getresponse()
                 response.read()
                 status = response.status
                 with self._lock:
                     self._latencies.append(time.monotonic() - started)
                     self._statuses[status] = self._statuses.get(status, 0) + 1
-                if response.will_close:
+                if response.will_close or not self.keepalive:
                     connection.close()
                     connection = self._connect()
             except (OSError, http.client.HTTPException) as exc:
