@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -246,6 +247,7 @@ def main() -> int:
     finally:
         playbook.unlink(missing_ok=True)
         config.unlink(missing_ok=True)
+        shutil.rmtree(work, ignore_errors=True)
         if lab is not None and not args.keep:
             lab.down()
 
