@@ -41,6 +41,7 @@ def render_inventory(config: LabConfig, hosts: tuple[LabHost, ...]) -> str:
                 "ansible_python_interpreter": "/usr/bin/python3",
                 "e5ops_lab_name": config.name,
                 "e5ops_lab_subnet": config.subnet,
+                "e5ops_lab_secrets_dir": str(config.state / "secrets"),
             },
             "children": children,
         }

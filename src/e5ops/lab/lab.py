@@ -240,6 +240,7 @@ class Lab:
 
     def _ensure_keypair(self) -> bytes:
         self.config.state.mkdir(parents=True, exist_ok=True, mode=0o700)
+        (self.config.state / "secrets").mkdir(exist_ok=True, mode=0o700)
         key = self.config.state / "id_ed25519"
         if not key.is_file():
             subprocess.run(

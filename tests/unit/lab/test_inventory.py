@@ -22,6 +22,7 @@ def test_inventory_groups_hosts_with_addresses_and_ssh_settings(tmp_path):
     assert variables["ansible_user"] == "deploy"
     assert variables["ansible_ssh_private_key_file"] == str(config.state / "id_ed25519")
     assert "StrictHostKeyChecking=yes" in variables["ansible_ssh_common_args"]
+    assert variables["e5ops_lab_secrets_dir"] == str(config.state / "secrets")
     assert str(config.state / "known_hosts") in variables["ansible_ssh_common_args"]
 
 
