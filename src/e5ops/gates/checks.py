@@ -103,11 +103,31 @@ def _runs_of(runs: list[RunView], playbook: str, *, check_mode: bool = False) ->
     ]
 
 
+_MISSING = object()
+
+
+def _lookup(data: Any, metric: str) -> Any:  # noqa: ANN401 - published values are any JSON
+    """Return ``data[metric]``, or follow a dotted path (``e5ops_evidence.tls.web1``)."""
+    if isinstance(data, dict) and metric in data:
+        return data[metric]
+    for part in metric.split("."):
+        if not isinstance(data, dict) or part not in data:
+            return _MISSING
+        data = data[part]
+    return data
+
+
 def published(runs: list[RunView], metric: str) -> tuple[Any, str] | None:
-    """Return the latest published value of ``metric`` and the record it came from."""
+    """Return the latest published value of ``metric`` and the record it came from.
+
+    ``metric`` is a key of the published values or a dotted path into them.
+    """
     for view in reversed(runs):
-        if view.complete and metric in view.run["published"]:
-            return view.run["published"][metric], view.name
+        if not view.complete:
+            continue
+        value = _lookup(view.run["published"], metric)
+        if value is not _MISSING:
+            return value, view.name
     return None
 
 

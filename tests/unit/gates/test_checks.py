@@ -135,3 +135,17 @@ def test_parameters_are_checked():
     assert "needs the parameter(s) playbook" in CHECKS["playbook_succeeded"].parameter_problem({})
     assert "takes no parameter colour" in CHECKS["no_failed_hosts"].parameter_problem({"colour": 1})
     assert "is not one of" in CHECKS["tls_grade_at_least"].parameter_problem({"grade": "A++"})
+
+
+def test_a_metric_can_be_a_dotted_path_into_published_values():
+    nested = {"e5ops_evidence": {"restore_drill": {"backup1": {"verified": True, "seconds": 41}}}}
+    runs = [view("a", published=nested)]
+    assert run(
+        "published_true", runs, metric="e5ops_evidence.restore_drill.backup1.verified"
+    ).passed
+    assert run(
+        "metric_within", runs, metric="e5ops_evidence.restore_drill.backup1.seconds", max=60
+    ).passed
+    assert not run(
+        "published_true", runs, metric="e5ops_evidence.restore_drill.web9.verified"
+    ).passed
