@@ -140,7 +140,7 @@ def test_lynis_index_before_hardening(project, inventory, published):
     audit = stats_of(result)["e5ops_evidence"]["hardening_audit"]["web1"]["before"]
     published["before"] = audit
     assert audit["lynis"]["hardening_index"] > 0
-    assert audit["ssh_audit"]["passed"] is False
+    assert audit["ssh_audit"]["compliant"] is False
 
 
 def test_cold_converge_then_a_rerun_changes_nothing(project, inventory, published):
@@ -174,7 +174,7 @@ def test_evidence_lists_every_control_with_waivers_and_reasons(published):
         assert len(status) == record["applied"] + record["waived"] >= 20
         assert record["controller_address"] == CONTROLLER
         assert record["admin_cidrs"] == [f"{CONTROLLER}/32"]
-        assert record["lockout_guard_passed"] == ["ssh (ssh)", "firewall (ssh)"]
+        assert record["lockout_guard_proven"] == ["ssh (ssh)", "firewall (ssh)"]
         assert status["HRD-SSH-03"]["status"] == "applied"
         assert status["HRD-SSH-03"]["cis"]
         # Inside a container: no audit, no global kernel parameters; said so.
@@ -202,7 +202,7 @@ def test_ssh_audit_policy_passes_on_every_host_and_lynis_rises(project, inventor
     for host in HOSTS:
         ssh_audit = audits[host]["after"]["ssh_audit"]
         assert ssh_audit["policy"] == POLICY
-        assert ssh_audit["passed"] is True, ssh_audit["errors"]
+        assert ssh_audit["compliant"] is True, ssh_audit["errors"]
     after = audits["web1"]["after"]["lynis"]["hardening_index"]
     before = published["before"]["lynis"]["hardening_index"]
     assert after > before
