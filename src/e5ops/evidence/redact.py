@@ -16,8 +16,11 @@ REDACTED = "<redacted>"
 NO_LOG = "<redacted: no_log>"
 
 #: Key names whose values are never written, unless the caller gives its own pattern.
+#: A bare "pass" counts only as a whole word of the key (db_pass), so that
+#: results such as "passed" or "bypass" stay readable.
 DEFAULT_KEY_PATTERN = (
-    r"pass(word|wd|phrase)?|secret|token|private[_-]?key|api[_-]?key|credential|auth[_-]?key"
+    r"pass(word|wd|phrase)|(^|[_.-])pass($|[_.-])|secret|token|private[_-]?key"
+    r"|api[_-]?key|credential|auth[_-]?key"
 )
 
 # A secret shorter than this would redact common words; the key pattern covers short ones.

@@ -22,7 +22,6 @@ from e5ops.lab.hosts import LabHost, plan_hosts, validate_host_names
 from e5ops.lab.image import build_image, image_ref
 from e5ops.lab.inventory import render_known_hosts, write_inventory
 from e5ops.lab.podman import Podman, require_tools
-from e5ops.project import cache_dir
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -45,17 +44,6 @@ chmod 0600 /home/{DEPLOY_USER}/.ssh/authorized_keys
 printf '%s ALL=(ALL) NOPASSWD:ALL\\n' {DEPLOY_USER} > /etc/sudoers.d/{DEPLOY_USER}
 chmod 0440 /etc/sudoers.d/{DEPLOY_USER}
 """
-
-
-def apt_archive_cache() -> Path:
-    """Return the directory of downloaded Debian packages that all lab hosts share.
-
-    apt locks the directory while it downloads, so hosts that install at
-    the same time take turns instead of corrupting it.
-    """
-    path = cache_dir() / "apt-archives"
-    (path / "partial").mkdir(parents=True, exist_ok=True)
-    return path
 
 
 @dataclass(frozen=True)
@@ -277,8 +265,6 @@ class Lab:
             # nftables and namespaced net.* sysctls; never --privileged.
             "--cap-add", "NET_ADMIN",
             "--security-opt", "unmask=/proc/sys",
-            # Every lab host downloads a Debian package once per machine, not per host.
-            "--volume", f"{apt_archive_cache()}:/var/cache/apt/archives",
             image, "/sbin/init",
         )  # fmt: skip
 

@@ -48,3 +48,13 @@ def test_is_secret_key_follows_the_pattern():
     redactor = Redactor()
     assert redactor.is_secret_key("monitoring_agent_basic_auth_password")
     assert not redactor.is_secret_key("monitoring_scrape_interval")
+
+
+def test_words_that_merely_contain_pass_are_kept():
+    redactor = Redactor()
+    data = {"passed": True, "bypass_cache": "yes", "compass": 3, "db_pass": "s3cret-value"}
+    cleaned = redactor.value(data)
+    assert cleaned["passed"] is True
+    assert cleaned["bypass_cache"] == "yes"
+    assert cleaned["compass"] == 3
+    assert cleaned["db_pass"] != "s3cret-value"
