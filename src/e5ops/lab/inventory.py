@@ -20,7 +20,9 @@ HEADER = (
 )
 
 
-def render_inventory(config: LabConfig, hosts: tuple[LabHost, ...]) -> str:
+def render_inventory(
+    config: LabConfig, hosts: tuple[LabHost, ...], *, control_dir: Path | None = None
+) -> str:
     """Return the YAML inventory that reaches ``hosts`` over SSH as the deploy user.
 
     Groups follow the kinds of host in a fixed order, so the same lab always
@@ -32,6 +34,10 @@ def render_inventory(config: LabConfig, hosts: tuple[LabHost, ...]) -> str:
         if members:
             children[kind.group] = {"hosts": dict(sorted(members.items(), key=_natural))}
     ssh_args = f"-o UserKnownHostsFile={config.state / 'known_hosts'} -o StrictHostKeyChecking=yes"
+    if control_dir is not None:
+        # A master connection of an earlier host at the same address (a lab
+        # brought down and up again) must never carry this lab's sessions.
+        ssh_args += f" -o ControlPath={control_dir}/%C"
     document = {
         "all": {
             "vars": {
@@ -61,7 +67,9 @@ def render_known_hosts(host_keys: dict[str, str]) -> str:
     return "".join(f"{address} {key}\n" for address, key in sorted(host_keys.items()))
 
 
-def write_inventory(config: LabConfig, hosts: tuple[LabHost, ...]) -> Path:
+def write_inventory(
+    config: LabConfig, hosts: tuple[LabHost, ...], *, control_dir: Path | None = None
+) -> Path:
     """Write the lab's inventory and return its path.
 
     A lab other than the default one links the tracked lab group_vars into
@@ -74,7 +82,7 @@ def write_inventory(config: LabConfig, hosts: tuple[LabHost, ...]) -> Path:
         if not link.is_symlink():
             link.symlink_to(config.project / "inventories" / "lab" / "group_vars")
     path = directory / "hosts.yml"
-    text = render_inventory(config, hosts)
+    text = render_inventory(config, hosts, control_dir=control_dir)
     if not path.is_file() or path.read_text(encoding="utf-8") != text:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(text, encoding="utf-8")

@@ -8,13 +8,15 @@ ones the roles were measured to need (see lab/containers.conf).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 from e5ops.errors import LabError
 from e5ops.lab.config import LABEL, LabConfig
@@ -22,9 +24,6 @@ from e5ops.lab.hosts import LabHost, plan_hosts, validate_host_names
 from e5ops.lab.image import build_image, image_ref
 from e5ops.lab.inventory import render_known_hosts, write_inventory
 from e5ops.lab.podman import Podman, require_tools
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 log = logging.getLogger(__name__)
 
@@ -317,7 +316,15 @@ class Lab:
                 keys[host.address] = " ".join(result.stdout.split()[:2])
         known_hosts = self.config.state / "known_hosts"
         known_hosts.write_text(render_known_hosts(keys), encoding="utf-8")
-        return write_inventory(self.config, hosts)
+        # SSH master sockets per key pair: each `lab up` after a `lab down` has
+        # a new key, so no session reuses a master to a host that is gone. The
+        # directory is short (sockets have a path limit) and outside the checkout.
+        public_key = (self.config.state / "id_ed25519.pub").read_bytes()
+        control_dir = Path(tempfile.gettempdir()) / (
+            "e5ops-cp-" + hashlib.sha256(public_key).hexdigest()[:12]
+        )
+        control_dir.mkdir(mode=0o700, exist_ok=True)
+        return write_inventory(self.config, hosts, control_dir=control_dir)
 
     def _wait_for_ssh(self, host: LabHost, timeout: float) -> None:
         deadline = time.monotonic() + timeout

@@ -26,6 +26,13 @@ def test_inventory_groups_hosts_with_addresses_and_ssh_settings(tmp_path):
     assert str(config.state / "known_hosts") in variables["ansible_ssh_common_args"]
 
 
+def test_ssh_masters_live_in_the_given_directory(tmp_path):
+    config = LabConfig(project=tmp_path)
+    text = render_inventory(config, _hosts("web1"), control_dir=tmp_path / "cp")
+    args = yaml.safe_load(text)["all"]["vars"]["ansible_ssh_common_args"]
+    assert f"-o ControlPath={tmp_path / 'cp'}/%C" in args
+
+
 def test_same_lab_renders_the_same_text(tmp_path):
     config = LabConfig(project=tmp_path)
     assert render_inventory(config, _hosts("web1", "lb1")) == render_inventory(
