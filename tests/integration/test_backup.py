@@ -250,7 +250,7 @@ def test_corrupted_pack_is_found_by_check(lab):
         "find /srv/restic/restic-web1/repo/data -type f -printf '%s %p\\n' | sort -n",
     )
     largest = packs.stdout.splitlines()[-1].split()[1]
-    on(lab, "backup1", "cp", "-p", largest, "/var/tmp/pack.orig")
+    on(lab, "backup1", "cp", "-p", largest, "/srv/pack.orig")
     on(
         lab,
         "backup1",
@@ -292,7 +292,7 @@ def test_corrupted_pack_is_found_by_check(lab):
             "corrupted pack: full check exit %s, failing subsets %s of 7", full.returncode, failing
         )
     finally:
-        on(lab, "backup1", "cp", "-p", "/var/tmp/pack.orig", largest)
+        on(lab, "backup1", "cp", "-p", "/srv/pack.orig", largest)
     assert (
         on(
             lab,
