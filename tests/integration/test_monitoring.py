@@ -183,6 +183,8 @@ def test_shipped_rules_are_loaded_and_healthy():
         "ClockSkew",
         "CertificateExpiring",
         "BackupTooOld",
+        "BackupFailed",
+        "BackupCheckFailed",
         "LoadBalancerBackendDown",
         "HighErrorRatio",
         "ProbeFailing",

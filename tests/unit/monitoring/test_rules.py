@@ -24,6 +24,8 @@ REQUIRED_ALERTS = {
     "ClockSkew",
     "CertificateExpiring",
     "BackupTooOld",
+    "BackupFailed",
+    "BackupCheckFailed",
     "LoadBalancerBackendDown",
     "HighErrorRatio",
     "ProbeFailing",
