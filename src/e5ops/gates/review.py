@@ -160,6 +160,7 @@ def review_gate(
     *,
     waivers: list[dict[str, str]] | None = None,
     today: date | None = None,
+    since: int = 0,
 ) -> StoredRecord:
     """Review one gate (``01a`` to ``04a``) on its step's runs and record the review.
 
@@ -168,6 +169,8 @@ def review_gate(
         gate: The gate's key.
         waivers: Waivers granted beside those of the scope.
         today: The date waivers are checked against (today by default).
+        since: Review only runs recorded after this sequence number: the
+            pipeline reviews the runs of the attempt it just made.
 
     Raises:
         UsageError: No scope is recorded, or the gate is unknown.
@@ -184,7 +187,7 @@ def review_gate(
         msg = f"the recorded scope has no criteria for gate {the_gate.key}"
         raise UsageError(msg, hint="add them to the scope file and record it: `e5ops gate 0`")
     reviewed = GATES[the_gate.key]
-    run_records = [r for r in store.attempts(reviewed) if r.kind == "run"]
+    run_records = [r for r in store.attempts(reviewed) if r.kind == "run" and r.sequence > since]
     runs = [RunView(r.name, bool(r.record["complete"]), r.record["run"]) for r in run_records]
     all_waivers = [*scope["waivers"], *(waivers or [])]
     results = evaluate(

@@ -144,6 +144,13 @@ def _check_semantics(data: dict[str, Any], node: yaml.Node | None, source: str) 
             raise ScopeError(msg)
 
 
+def criterion_line(scope: Scope, gate: str, index: int | None) -> int:
+    """Return the line of a gate's criterion in the scope file, or of the gate (``index`` None)."""
+    node = yaml.compose(scope.text, Loader=_Loader)
+    path: list[str | int] = ["gates", gate] if index is None else ["gates", gate, "criteria", index]
+    return _line_of(node, path)
+
+
 def load_waivers(path: Path) -> list[dict[str, str]]:
     """Read a waivers file: a YAML list of waivers, as in a scope file's ``waivers``.
 

@@ -180,6 +180,22 @@ class Lab:
         shutil.rmtree(self.config.state, ignore_errors=True)
         return tuple(sorted(hosts))
 
+    def remove(self, names: tuple[str, ...]) -> tuple[str, ...]:
+        """Remove some hosts of the lab and rewrite its inventory; the others stay.
+
+        Returns:
+            The names of the hosts removed (those that were not up are skipped).
+
+        """
+        names = validate_host_names(names)
+        containers = self._lab_containers()
+        removed = tuple(sorted(name for name in names if name in containers))
+        for name in removed:
+            self.podman.run("rm", "--force", "--time", "5", containers[name])
+        if removed and self.hosts():
+            self._write_access_files()
+        return removed
+
     def status(self) -> tuple[HostStatus, ...]:
         """Return every host of the lab with its address, container state and systemd state."""
         rows = []
