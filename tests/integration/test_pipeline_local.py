@@ -7,8 +7,10 @@ lab); the evidence, the gates and the decision are the real ones.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import textwrap
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import pytest
 
@@ -18,9 +20,6 @@ from e5ops.evidence.steps import STEPS
 from e5ops.evidence.store import EvidenceStore
 from e5ops.evidence.verify import verify_directory
 from e5ops.pipeline import STAGES, Decision, Pipeline, Reporter, Run, StepPlan
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 PLAYBOOK = "tests/integration/playbooks/pipeline_local.yml"
 GROUPS = ("webservers", "loadbalancers", "monitoring_servers", "backup_servers")
@@ -222,3 +221,23 @@ def test_an_inventory_without_a_needed_group_is_refused_before_any_run(setup):
     assert "step 01 needs" in message
     assert reporter.runs == []
     assert [r.step for r in EvidenceStore(setup["dir"]).records()] == []
+
+
+def test_the_command_refuses_a_scope_that_does_not_fit_its_steps(setup, project):
+    # The command runs the shipped plan, whose steps run the lab's playbooks, not
+    # this scope's stand-in: refused with exit 2, the file and the line.
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "e5ops"), "pipeline", "-i", str(setup["inventory"]),
+         "--scope", str(setup["scope"]), "--evidence-dir", str(setup["dir"]),
+         "--approver", "Ada Lovelace", "--decision", "authorize"],
+        cwd=project, capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"{setup['scope']}:" in done.stderr
+    assert "which step 01 does not run" in done.stderr
+    assert not setup["dir"].exists()
+
+
+def test_the_shipped_scope_fits_the_shipped_steps(project):
+    scope = Pipeline(project=project, inventory=project / "inventories" / "lab").load_scope()
+    assert set(scope.gates) == {"01a", "02a", "03a", "04a"}

@@ -8,14 +8,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.prompt import Prompt
+from rich.table import Table
 
 from e5ops.commands._console import err, out
 from e5ops.commands._evidence import VERDICT_EXIT, styled
+from e5ops.evidence.steps import GATES
+from e5ops.evidence.store import EvidenceStore
 from e5ops.gates.review import DECISIONS
 from e5ops.lab import DEFAULT_HOSTS, Lab, LabConfig
 from e5ops.pipeline import STAGES, Decision, Pipeline, PipelineResult, Reporter, default_plan
 from e5ops.project import find_project_root
-from e5ops.runner import default_inventory
 
 if TYPE_CHECKING:
     import argparse
@@ -59,8 +61,21 @@ def _ask(assessment: StoredRecord) -> Decision:
     return Decision(approver=approver, decision=decision, conditions=conditions)
 
 
-def _summary(result: PipelineResult, project: Path, key: Path) -> None:
+def _criteria(store: EvidenceStore) -> None:
+    table = Table("gate", "criterion", "verdict", "measured", title="what the decision rests on")
+    for gate in GATES:
+        review = store.latest(gate)
+        if review is None:
+            continue
+        for criterion in review.record["review"]["criteria"]:
+            table.add_row(gate, criterion["id"], styled(criterion["verdict"]), criterion["detail"])
+    if table.row_count:
+        out.print(table)
+
+
+def _summary(result: PipelineResult, project: Path, key: Path, store: EvidenceStore) -> None:
     out.print()
+    _criteria(store)
     for stage, verdict in result.verdicts.items():
         out.print(f"  {stage}: {styled(verdict)}", highlight=False)
     if result.decision is not None:
@@ -98,7 +113,7 @@ def pipeline(args: argparse.Namespace) -> int:
         inventory = Path(args.inventory)
     else:
         lab = Lab(LabConfig.from_env(project, name=args.lab))
-        inventory = lab.config.inventory_dir if args.lab else default_inventory(project)
+        inventory = lab.config.inventory_dir
     interactive = sys.stdin.isatty() and not args.decision
     runner = Pipeline(
         project=project,
@@ -113,7 +128,12 @@ def pipeline(args: argparse.Namespace) -> int:
         reporter=_Console(),
     )
     result = runner.run(from_stage=args.from_stage)
-    _summary(result, project, runner.config.key.with_suffix(".pub"))
+    _summary(
+        result,
+        project,
+        runner.config.key.with_suffix(".pub"),
+        EvidenceStore(runner.config.directory),
+    )
     if result.status == "decided" and result.decision is not None:
         return VERDICT_EXIT[result.decision.record["decision"]["decision"]]
     if result.status == "awaiting_decision":
