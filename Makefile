@@ -4,9 +4,10 @@
 
 .PHONY: run test bootstrap lint unit lab-test molecule
 
+# The E5 pipeline on the lab. APPROVER and DECISION answer step 06 without a
+# prompt: make run APPROVER="Your Name" DECISION=authorize
 run: bootstrap
-	.venv/bin/e5ops lab up
-	.venv/bin/e5ops run playbooks/site.yml
+	.venv/bin/e5ops pipeline $(if $(APPROVER),--approver "$(APPROVER)") $(if $(DECISION),--decision "$(DECISION)")
 
 test: bootstrap
 	scripts/test
