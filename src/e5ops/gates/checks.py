@@ -107,20 +107,40 @@ _MISSING = object()
 
 
 def _lookup(data: Any, metric: str) -> Any:  # noqa: ANN401 - published values are any JSON
-    """Return ``data[metric]``, or follow a dotted path (``e5ops_evidence.tls.web1``)."""
+    """Return ``data[metric]``, or follow a dotted path (``e5ops_evidence.tls.web1``).
+
+    A ``*`` in the path matches every key at that level: the result is then a
+    :class:`Matches` of every value found (``e5ops_evidence.restore_drill.*.ok``
+    is each host's ``ok``).
+    """
     if isinstance(data, dict) and metric in data:
         return data[metric]
-    for part in metric.split("."):
-        if not isinstance(data, dict) or part not in data:
-            return _MISSING
-        data = data[part]
-    return data
+    found = _walk(data, metric.split("."))
+    if "*" in metric.split("."):
+        return Matches(found) if found else _MISSING
+    return found[0] if found else _MISSING
+
+
+def _walk(data: Any, parts: list[str]) -> list[Any]:  # noqa: ANN401 - any JSON
+    if not parts:
+        return [data]
+    if not isinstance(data, dict):
+        return []
+    head, rest = parts[0], parts[1:]
+    if head == "*":
+        return [value for key in sorted(data) for value in _walk(data[key], rest)]
+    return _walk(data[head], rest) if head in data else []
+
+
+class Matches(list[Any]):
+    """Every value a wildcard path found: a check holds only if it holds for each."""
 
 
 def published(runs: list[RunView], metric: str) -> tuple[Any, str] | None:
     """Return the latest published value of ``metric`` and the record it came from.
 
-    ``metric`` is a key of the published values or a dotted path into them.
+    ``metric`` is a key of the published values or a dotted path into them,
+    with ``*`` for every key at a level.
     """
     for view in reversed(runs):
         if not view.complete:
@@ -218,11 +238,12 @@ def metric_within(runs: list[RunView], params: dict[str, Any]) -> Outcome:
     if found is None:
         return Outcome(passed=False, detail=f"{params['metric']} was never published")
     value, name = found
-    number = _number(value)
-    if number is None:
+    values = list(value) if isinstance(value, Matches) else [value]
+    numbers = [_number(v) for v in values]
+    if any(n is None for n in numbers):
         return Outcome(passed=False, detail=f"{params['metric']}={value!r} is not a number")
     low, high = params.get("min"), params.get("max")
-    ok = (low is None or number >= low) and (high is None or number <= high)
+    ok = all((low is None or n >= low) and (high is None or n <= high) for n in numbers)
     bounds = " and ".join(
         b
         for b in (f">= {low}" if low is not None else "", f"<= {high}" if high is not None else "")
@@ -250,8 +271,10 @@ def tls_grade_at_least(runs: list[RunView], params: dict[str, Any]) -> Outcome:
     if found is None:
         return Outcome(passed=False, detail=f"{metric} was never published")
     value, name = found
-    if value not in GRADES:
+    values = list(value) if isinstance(value, Matches) else [value]
+    if any(v not in GRADES for v in values):
         return Outcome(passed=False, detail=f"{metric}={value!r} is not a grade", evidence=(name,))
+    value = max(values, key=GRADES.index)  # the worst grade found
     ok = GRADES.index(value) <= GRADES.index(params["grade"])
     relation = "meets" if ok else "is below"
     return Outcome(
@@ -266,7 +289,9 @@ def published_true(runs: list[RunView], params: dict[str, Any]) -> Outcome:
     if found is None:
         return Outcome(passed=False, detail=f"{params['metric']} was never published")
     value, name = found
-    return Outcome(passed=value is True, detail=f"{params['metric']}={value}", evidence=(name,))
+    values = list(value) if isinstance(value, Matches) else [value]
+    passed = all(v is True for v in values)
+    return Outcome(passed=passed, detail=f"{params['metric']}={value}", evidence=(name,))
 
 
 @check("backup_restored", optional=("metric",))

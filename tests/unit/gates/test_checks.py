@@ -149,3 +149,31 @@ def test_a_metric_can_be_a_dotted_path_into_published_values():
     assert not run(
         "published_true", runs, metric="e5ops_evidence.restore_drill.web9.verified"
     ).passed
+
+
+def test_a_wildcard_path_must_hold_on_every_host():
+    published = {
+        "e5ops_evidence": {
+            "restore_drill": {"web1": {"ok": True}, "web2": {"ok": True}},
+            "audit": {"web1": {"index": 71}, "web2": {"index": 58}},
+            "tls": {"lb1": {"grade": "A+"}, "lb2": {"grade": "A"}},
+        }
+    }
+    runs = [view("a", published=published)]
+    assert run("published_true", runs, metric="e5ops_evidence.restore_drill.*.ok").passed
+    assert run("metric_within", runs, metric="e5ops_evidence.audit.*.index", min=55).passed
+    below = run("metric_within", runs, metric="e5ops_evidence.audit.*.index", min=60)
+    assert not below.passed
+    assert "[71, 58]" in below.detail
+    assert run("tls_grade_at_least", runs, metric="e5ops_evidence.tls.*.grade", grade="A").passed
+    worst = run("tls_grade_at_least", runs, metric="e5ops_evidence.tls.*.grade", grade="A+")
+    assert not worst.passed
+    assert "grade A is below A+" in worst.detail
+    # One host that did not verify fails the whole criterion.
+    published["e5ops_evidence"]["restore_drill"]["web2"]["ok"] = False
+    runs = [view("b", published=published)]
+    assert not run("published_true", runs, metric="e5ops_evidence.restore_drill.*.ok").passed
+    # A wildcard that matches nothing was never published.
+    nothing = run("published_true", runs, metric="e5ops_evidence.nowhere.*.ok")
+    assert not nothing.passed
+    assert "never published" in nothing.detail
