@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shlex
 import signal
 import sys
 import tempfile
@@ -24,6 +23,7 @@ from e5ops.evidence.session import EvidenceConfig, start_run
 from e5ops.evidence.store import now
 from e5ops.evidence.vault import secrets_from_config, vault_plaintexts
 from e5ops.project import state_dir
+from e5ops.streaming import stream_job
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -231,6 +231,14 @@ def _failures(events: Any) -> tuple[TaskFailure, ...]:  # noqa: ANN401 - runner'
     return tuple(found)
 
 
+def _write_private(path: Path, data: dict[str, Any]) -> None:
+    """Write ``data`` as JSON to a new file only its owner can read."""
+    path.parent.mkdir(mode=0o700, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(data, handle)
+
+
 def _invoke(
     *,
     project: Path,
@@ -243,14 +251,17 @@ def _invoke(
     quiet: bool,
     feed: _EventFeed,
     cancel: _Cancel,
-) -> Any:  # noqa: ANN401 - ansible-runner's Runner
+    streaming: bool = False,
+) -> Any:  # noqa: ANN401 - ansible-runner's Runner, or a _StreamedRun
     """Run ansible-runner in a private directory of its own, removed afterwards.
 
     ansible-runner saves envvars, extravars and cmdline under ``env/`` of its
     private directory and applies them to every later run there, so one
     directory shared by all runs leaks one run's variables (and secrets) into
-    the next. Here each run gets its own, and extra variables travel in a 0600
-    file rather than on the command line that ansible-runner saves as an artifact.
+    the next. Here each run gets its own, and extra variables travel in its
+    0600 ``env/extravars`` file rather than on the command line that
+    ansible-runner saves as an artifact. With ``streaming``, the job goes
+    through ansible-runner's transmit, worker and process steps instead.
     """
     state = state_dir(project) / "runner"
     state.mkdir(exist_ok=True)
@@ -265,29 +276,33 @@ def _invoke(
         "E5OPS_EVIDENCE_RECORDER": "runner",
     }
     with tempfile.TemporaryDirectory(prefix="run-", dir=state) as private:
-        arguments = ["--check", "--diff"] if check else []
         if extravars:
-            variables = Path(private) / "extravars.json"
-            fd = os.open(variables, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(extravars, handle)
-            arguments += ["-e", f"@{variables}"]
-        return ansible_runner.run(
-            private_data_dir=private,
-            artifact_dir=str(state / "artifacts"),
-            project_dir=str(project),
-            playbook=str(playbook),
-            inventory=str(inventory),
-            limit=limit,
-            tags=tags,
-            cmdline=shlex.join(arguments) or None,
-            envvars=envvars,
-            suppress_env_files=True,
-            quiet=quiet,
-            rotate_artifacts=20,
+            # ansible-runner passes env/extravars of the private directory as
+            # `-e @file`; in a streamed job the file travels with the directory.
+            _write_private(Path(private) / "env" / "extravars", extravars)
+        job: dict[str, Any] = {
+            "private_data_dir": private,
+            "project_dir": str(project),
+            "playbook": str(playbook),
+            "inventory": str(inventory),
+            "limit": limit,
+            "tags": tags,
+            "cmdline": "--check --diff" if check else None,
+            "envvars": envvars,
+            "suppress_env_files": True,
+            "quiet": quiet,
             # The raw stdout file would hold what plays print, secrets included;
             # the events kept are the redacted ones.
-            suppress_output_file=True,
+            "suppress_output_file": True,
+        }
+        if streaming:
+            return stream_job(
+                job, artifacts=state / "artifacts", bindir=bindir, feed=feed, cancel=cancel
+            )
+        return ansible_runner.run(
+            **job,
+            artifact_dir=str(state / "artifacts"),
+            rotate_artifacts=20,
             event_handler=feed,
             cancel_callback=cancel,
         )
@@ -339,6 +354,7 @@ def run_playbook(
     evidence_dir: Path | None = None,
     artifacts: Sequence[Path] = (),
     observer: Callable[[ProgressEvent], None] | None = None,
+    streaming: bool = False,
 ) -> RunResult:
     """Run ``playbook`` (relative to the project) against ``inventory`` and record it.
 
@@ -358,6 +374,10 @@ def run_playbook(
         evidence_dir: Where to record (default: ``E5OPS_EVIDENCE_DIR`` or ``evidence/e5``).
         artifacts: Release artifacts the run deploys; their digests become subjects.
         observer: Called with each play, task and host result, for progress displays.
+        streaming: Send the job through ansible-runner's transmit, worker and
+            process streaming, as AWX's execution nodes do (see
+            :func:`e5ops.streaming.stream_job`); the record is the same as a
+            direct run's.
 
     Raises:
         UsageError: The playbook or inventory does not exist.
@@ -406,6 +426,7 @@ def run_playbook(
                 quiet=quiet,
                 feed=feed,
                 cancel=cancel,
+                streaming=streaming,
             )
         except (OSError, RuntimeError) as exc:
             recorder.abort(f"ansible-runner could not run the playbook: {exc}")
