@@ -197,7 +197,8 @@ class CallbackModule(CallbackBase):
         self._result(result, "ok")
 
     def v2_runner_on_failed(self, result, ignore_errors=False):
-        self._result(result, "failed", ignored=ignore_errors)
+        # ansible-core 2.19 passes None for a task without ignore_errors.
+        self._result(result, "failed", ignored=bool(ignore_errors))
 
     def v2_runner_on_skipped(self, result):
         self._result(result, "skipped")
