@@ -142,8 +142,8 @@ class Load:
     def __enter__(self) -> Self:
         """Start the workers."""
         self._started = time.monotonic()
-        for _ in range(self.workers):
-            thread = threading.Thread(target=self._work, daemon=True)
+        for number in range(self.workers):
+            thread = threading.Thread(target=self._work, name=f"load-{number}", daemon=True)
             thread.start()
             self._threads.append(thread)
         return self
@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", required=True, help="address of the load balancer")
     parser.add_argument("--network", required=True, help="the only network load may go to")
-    parser.add_argument("--stop-file", required=True, type=Path, help="stop once this exists")
+    parser.add_argument("--stop-file", type=Path, help="stop once this exists (required)")
     parser.add_argument("--path", default="/")
     parser.add_argument("--plain-http", action="store_true", help="port 80 instead of HTTPS")
     parser.add_argument("--workers", type=int, default=8)
@@ -210,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{exc}: give --network the network the load may go to")
     if args.check:
         return 0
+    if args.stop_file is None:
+        parser.error("--stop-file is required: the load stops once that file exists")
     with load:
         deadline = time.monotonic() + args.max_seconds
         while not args.stop_file.exists() and time.monotonic() < deadline:
