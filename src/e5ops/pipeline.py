@@ -119,8 +119,22 @@ class StepPlan:
         return found
 
 
-def default_plan(*, scale_host: str = "web4") -> tuple[StepPlan, ...]:
-    """Return what steps 01 to 04 run, as the readiness plan asks."""
+#: The releases the steps deploy: the lab's demo app (examples/demo-app/build.py).
+LAB_RELEASES = {"deploy": "1.1.0", "under_load": "1.2.0", "broken": "1.3.0-broken"}
+
+
+def default_plan(
+    *, scale_host: str = "web4", releases: Mapping[str, str] = LAB_RELEASES
+) -> tuple[StepPlan, ...]:
+    """Return what steps 01 to 04 run, as the readiness plan asks.
+
+    Args:
+        scale_host: The web host step 03 adds.
+        releases: The release step 01 deploys (``deploy``), the one step 04
+            deploys under load (``under_load``) and the one whose canary must
+            fail (``broken``).
+
+    """
     return (
         StepPlan(
             "01",
@@ -129,8 +143,16 @@ def default_plan(*, scale_host: str = "web4") -> tuple[StepPlan, ...]:
             (
                 Run("playbooks/site.yml", "converge the whole stack from bare hosts"),
                 Run("playbooks/site.yml", "rerun: a second run changes nothing"),
-                Run("playbooks/deploy.yml", "rolling deploy of the release"),
-                Run("playbooks/deploy.yml", "rerun of the deploy: nothing changes"),
+                Run(
+                    "playbooks/deploy.yml",
+                    "rolling deploy of the release",
+                    extravars={"release_version": releases["deploy"]},
+                ),
+                Run(
+                    "playbooks/deploy.yml",
+                    "rerun of the deploy: nothing changes",
+                    extravars={"release_version": releases["deploy"]},
+                ),
                 Run("playbooks/harden.yml", "hardening on its own, under the lockout guard"),
                 Run("playbooks/tls_grade.yml", "testssl.sh rates the public endpoint"),
             ),
@@ -165,9 +187,17 @@ def default_plan(*, scale_host: str = "web4") -> tuple[StepPlan, ...]:
             ("loadbalancers", "webservers", "monitoring_servers"),
             (
                 Run("playbooks/validate.yml", "HTTPS, backends, targets, alerts, backups"),
-                Run("playbooks/deploy_under_load.yml", "rolling deploy under load"),
-                Run("playbooks/canary_drill.yml", "a failing canary is rolled back"),
-                Run("playbooks/host_loss_drill.yml", "a backend is lost under load"),
+                Run(
+                    "playbooks/deploy_under_load.yml",
+                    "rolling deploy under load",
+                    extravars={"release_version": releases["under_load"]},
+                ),
+                Run(
+                    "playbooks/drill_canary.yml",
+                    "a failing canary is rolled back",
+                    extravars={"drill_canary_release": releases["broken"]},
+                ),
+                Run("playbooks/drill_host_loss.yml", "a backend is lost under load"),
             ),
         ),
     )
