@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import signal
 import sys
 import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
@@ -284,7 +286,9 @@ def _invoke(
             "private_data_dir": private,
             "project_dir": str(project),
             "playbook": str(playbook),
-            "inventory": str(inventory),
+            # Absolute: a streamed job's worker reads a relative inventory
+            # path inside its own private directory.
+            "inventory": str(inventory.resolve()),
             "limit": limit,
             "tags": tags,
             "cmdline": "--check --diff" if check else None,
@@ -297,15 +301,49 @@ def _invoke(
         }
         if streaming:
             return stream_job(
-                job, artifacts=state / "artifacts", bindir=bindir, feed=feed, cancel=cancel
+                job,
+                artifacts=state / "artifacts",
+                bindir=bindir,
+                feed=feed,
+                cancel=cancel,
+                rotate=partial(_rotate_artifacts, keep=KEEP_ARTIFACTS),
             )
-        return ansible_runner.run(
-            **job,
-            artifact_dir=str(state / "artifacts"),
-            rotate_artifacts=20,
-            event_handler=feed,
-            cancel_callback=cancel,
-        )
+        try:
+            return ansible_runner.run(
+                **job,
+                artifact_dir=str(state / "artifacts"),
+                event_handler=feed,
+                cancel_callback=cancel,
+            )
+        finally:
+            _rotate_artifacts(state / "artifacts", keep=KEEP_ARTIFACTS)
+
+
+KEEP_ARTIFACTS = 20
+_FINISHED = frozenset({"successful", "failed", "canceled", "timeout", "error"})
+
+
+def _rotate_artifacts(parent: Path, *, keep: int) -> None:
+    """Remove the artifacts of the oldest finished runs, keeping the newest ``keep``.
+
+    ansible-runner's own rotation removes the oldest directories whatever
+    their state, so with several e5ops processes at once (a pipeline beside a
+    test) one run deleted another's artifacts while it was still writing them.
+    A run's ``status`` file holds a final state only once it has ended, and a
+    streamed run's arrives with its artifacts at the end: runs in flight have
+    none, and are left alone.
+    """
+    finished = []
+    for directory in parent.iterdir() if parent.is_dir() else ():
+        try:
+            state = (directory / "status").read_text(encoding="utf-8").strip()
+        except OSError:
+            continue
+        if state in _FINISHED:
+            finished.append(directory)
+    finished.sort(key=lambda directory: directory.stat().st_mtime)
+    for directory in finished[: max(len(finished) - keep, 0)]:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def _scrub_command_artifact(artifact_dir: Path, redactor: Redactor) -> None:

@@ -100,6 +100,7 @@ def stream_job(
     bindir: str,
     feed: Callable[[dict[str, Any]], bool],
     cancel: Callable[[], bool],
+    rotate: Callable[[Path], None],
 ) -> StreamedRun:
     """Transmit ``job``, run it in an ``ansible-runner worker`` and process what comes back.
 
@@ -110,6 +111,7 @@ def stream_job(
         bindir: Where the ``ansible-runner`` program is.
         feed: Called with each event, as ``event_handler`` of a direct run.
         cancel: Polled; when it returns True the worker is interrupted.
+        rotate: Called with ``artifacts`` at the end, to drop old runs' artifacts.
 
     Raises:
         OSError: The worker could not be started.
@@ -153,6 +155,12 @@ def stream_job(
                 watcher.join()
     finally:
         shutil.rmtree(worker_dir, ignore_errors=True)
+        rotate(artifacts)
+    # The worker's raw output comes back with its artifacts; it holds what the
+    # play printed, secrets included, which a direct run never writes (its
+    # events, kept redacted, are the record).
+    for raw in ("stdout", "stderr"):
+        (artifact_dir / raw).unlink(missing_ok=True)
     status = str(processor.status)
     if explanation:
         log.warning("the streamed run of %s ended %s: %s", job["playbook"], status, explanation[-1])

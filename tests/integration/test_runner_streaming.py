@@ -98,4 +98,35 @@ def test_a_streamed_run_that_cannot_target_a_host_fails_like_a_direct_one(shared
     ]
     direct, streamed = results
     assert not direct.ok
-    assert (streamed.status, streamed.rc, streamed.hosts) == (direct.status, direct.rc, direct.hosts)
+    assert (streamed.status, streamed.rc, streamed.hosts) == (
+        direct.status,
+        direct.rc,
+        direct.hosts,
+    )
+
+
+def test_a_streamed_run_leaves_no_secret_in_its_artifacts(project, tmp_path):
+    # A local play that prints the extra variable: the worker's raw output
+    # must not come back in the artifacts, only the redacted events.
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(
+        "all:\n  children:\n    evidence_local:\n      hosts:\n        local1:\n"
+        "  vars:\n    evidence_canary: CANARY-nolog-streamed\n"
+        "    evidence_vault_canary: not-a-vault-value\n"
+    )
+    result = run_playbook(
+        project=project,
+        playbook="tests/integration/playbooks/evidence_local.yml",
+        inventory=inventory,
+        extravars={"evidence_extra_password": EXTRA_PASSWORD},
+        record=False,
+        streaming=True,
+    )
+    assert result.ok, result.failures
+    assert result.artifact_dir
+    assert any(result.artifact_dir.glob("job_events/*.json"))
+    for path in result.artifact_dir.rglob("*"):
+        if path.is_file():
+            body = path.read_bytes()
+            assert EXTRA_PASSWORD.encode() not in body, path
+            assert b"CANARY-nolog-streamed" not in body, path

@@ -34,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
             evidence_dir=Path(args.evidence_dir) if args.evidence_dir else None,
             artifacts=[Path(a) for a in args.artifact],
             observer=progress,
+            streaming=args.streaming,
         )
     table = Table("host", "ok", "changed", "failed", "unreachable")
     for host, stats in result.hosts.items():
@@ -80,4 +81,10 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="a release artifact the run deploys; its sha256 becomes a subject (repeatable)",
     )
     parser.add_argument("--no-record", action="store_true", help="write no evidence record")
+    parser.add_argument(
+        "--streaming",
+        action="store_true",
+        help="send the job through ansible-runner's transmit / worker / process streaming, "
+        "as AWX execution nodes run it",
+    )
     parser.set_defaults(func=run)
