@@ -206,3 +206,22 @@ def test_invalid_configuration_is_described(job, config, tmp_path):
 def test_metric_values_keep_every_digit(job):
     assert job["number"](1796316766.098) == "1796316766.098"
     assert job["number"](175) == "175"
+
+
+def test_a_refused_write_is_named_without_the_stack_trace(job):
+    # What restic 0.14 printed in the fault suite when the repository's disk was full.
+    stderr = (
+        "Save(<lock/4f1e2c>) returned error, retrying after 552.330144ms: Failure\n"
+        "unable to create lock in backend: Failure\n"
+        "github.com/restic/restic/internal/backend/sftp.(*SFTP).Save\n"
+        "\t/build/restic/internal/backend/sftp/sftp.go:385\n"
+        "runtime.goexit\n"
+        "\truntime/asm_amd64.s:1594\n"
+    )
+    result = subprocess.CompletedProcess(["restic"], 1, stdout="", stderr=stderr)
+    message = str(job["restic_failure"]("restic backup", result))
+    assert message.startswith("restic backup failed: the repository refused a write")
+    assert "disk full" in message
+    assert "unable to create lock in backend: Failure" in message
+    assert "runtime" not in message
+    assert ".go:" not in message
