@@ -221,7 +221,7 @@ def test_firewall_admits_ports_by_group_membership(project, inventory):
     reach = stats_of(result)["reachability"]
     assert reach == {
         "lb1->8080": True,  # web tier from the load balancer
-        "mon1->8080": False,
+        "mon1->8080": True,  # the monitoring host's blackbox probes of each health URL
         "controller->8080": False,
         "mon1->9100": True,  # node_exporter from the monitoring host
         "lb1->9100": False,
