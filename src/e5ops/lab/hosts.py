@@ -34,7 +34,8 @@ KINDS: tuple[HostKind, ...] = (
     HostKind(prefix="ca", group="ca_servers", first_offset=130, capacity=9),
 )
 
-DEFAULT_HOSTS: tuple[str, ...] = ("lb1", "web1", "web2", "web3", "mon1", "backup1")
+# ca1 keeps the internal CA that site.yml issues every host's certificate from.
+DEFAULT_HOSTS: tuple[str, ...] = ("lb1", "web1", "web2", "web3", "mon1", "backup1", "ca1")
 MAX_HOSTS = 24
 
 _NAME = re.compile(r"^(?P<prefix>[a-z]+)(?P<number>[1-9][0-9]?)$")

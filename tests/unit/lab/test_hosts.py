@@ -11,6 +11,8 @@ def test_default_hosts_get_their_groups_and_fixed_addresses():
     assert planned["web3"].address == "10.231.10.22"
     assert planned["mon1"].address == "10.231.10.100"
     assert planned["backup1"].address == "10.231.10.110"
+    assert planned["ca1"].address == "10.231.10.130"
+    assert planned["ca1"].group == "ca_servers"
     assert planned["web2"].group == "webservers"
     assert planned["lb1"].group == "loadbalancers"
 
