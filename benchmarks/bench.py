@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import statistics
 import subprocess
 import time
@@ -89,6 +90,43 @@ def run_timed(command: list[str], *, env: dict[str, str] | None = None) -> float
         msg = f"{' '.join(command)} failed ({result.returncode}):\n{tail}"
         raise BenchmarkError(msg)
     return elapsed
+
+
+def run_recap(command: list[str], *, env: dict[str, str] | None = None) -> tuple[float, int]:
+    """Run an ansible-playbook command; return its wall time and the changes of its recap.
+
+    Raises:
+        BenchmarkError: The command failed; its output's tail is in the message.
+
+    """
+    started = time.monotonic()
+    result = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        cwd=PROJECT,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+    elapsed = time.monotonic() - started
+    if result.returncode != 0:
+        tail = (result.stdout + result.stderr)[-2000:]
+        msg = f"{' '.join(command)} failed ({result.returncode}):\n{tail}"
+        raise BenchmarkError(msg)
+    changed = sum(int(n) for n in re.findall(r"\bchanged=(\d+)", result.stdout))
+    return elapsed, changed
+
+
+def git_commit(path: str) -> str:
+    """Return the short commit of the last change to ``path``, marked when the file differs."""
+    commit = subprocess.run(
+        ["git", "log", "-1", "--format=%h", "--", path],
+        capture_output=True, text=True, cwd=PROJECT, check=False,
+    ).stdout.strip()  # fmt: skip
+    dirty = subprocess.run(
+        ["git", "diff", "--quiet", "HEAD", "--", path], cwd=PROJECT, check=False
+    ).returncode
+    return f"{commit or 'untracked'}{' with uncommitted changes' if dirty else ''}"
 
 
 def machine() -> str:

@@ -186,36 +186,11 @@ def per_event(directory: Path, key: Path, events: int) -> tuple[float, float, fl
     return callback_ms, runner_ms, time.perf_counter() - started
 
 
-def main() -> int:
-    """Run the benchmark and write its results."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lab", default="ev")
-    parser.add_argument("--subnet", default="10.231.45.0/24")
-    parser.add_argument("--hosts", default="web1,web2,web3,lb1")
-    parser.add_argument("--tasks", type=int, default=100)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--keep", action="store_true", help="leave the lab up")
-    parser.add_argument(
-        "--local",
-        action="store_true",
-        help="no lab: the hosts are the controller itself, with controller-only tasks",
-    )
-    args = parser.parse_args()
-
+def measure(inventory: Path, *, hosts: int, tasks: int, rounds: int, local: bool) -> dict:
+    """Run the play in the four ways, ``rounds`` times side by side; return the summary."""
     work = Path(tempfile.mkdtemp(prefix="e5ops-bench-"))
-    lab = None
-    if args.local:
-        inventory = work / "hosts.yml"
-        hosts = "".join(f"    {name}:\n" for name in args.hosts.split(","))
-        inventory.write_text(
-            f"all:\n  hosts:\n{hosts}  vars:\n    ansible_connection: local\n"
-            f"    ansible_python_interpreter: {sys.executable}\n"
-        )
-    else:
-        lab = Lab(LabConfig(project=PROJECT, name=args.lab, subnet=args.subnet))
-        inventory = lab.up(tuple(args.hosts.split(","))).inventory
     playbook = PROJECT / "benchmarks" / f".bench-{os.getpid()}.yml"
-    write_play(playbook, args.tasks, local=args.local)
+    write_play(playbook, tasks, local=local)
     keys = create_key(private=work / "keys" / "evidence.key")
     # The baseline must not load the evidence callback, whatever ansible.cfg enables:
     # a copy of it without callbacks_enabled, beside it so that relative paths hold.
@@ -233,33 +208,43 @@ def main() -> int:
         "E5OPS_EVIDENCE_KEY": str(keys.private),
         "E5OPS_EVIDENCE_DIR": str(work / "e5"),
     }
-    os.environ.update({k: env[k] for k in ("E5OPS_EVIDENCE_KEY", "E5OPS_EVIDENCE_DIR")})
+    saved = {k: os.environ.get(k) for k in ("E5OPS_EVIDENCE_KEY", "E5OPS_EVIDENCE_DIR")}
+    os.environ.update({k: env[k] for k in saved})
     times: dict[str, list[float]] = {"plain": [], "callback": [], "runner-bare": [], "runner": []}
+    events = tasks * hosts
     try:
         plain(inventory, playbook, env, callback=False)  # warm SSH control sockets and caches
-        for _ in range(args.rounds):
+        for _ in range(rounds):
             times["plain"].append(plain(inventory, playbook, env, callback=False))
             times["callback"].append(plain(inventory, playbook, env, callback=True))
             times["runner-bare"].append(runner(inventory, playbook, record=False))
             times["runner"].append(runner(inventory, playbook, record=True))
-        events = args.tasks * len(args.hosts.split(","))
         callback_ms, runner_ms, record_seconds = per_event(work / "micro", keys.private, events)
     finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         playbook.unlink(missing_ok=True)
         config.unlink(missing_ok=True)
         shutil.rmtree(work, ignore_errors=True)
-        if lab is not None and not args.keep:
-            lab.down()
 
     median = {name: statistics.median(values) for name, values in times.items()}
-    summary = {
-        "mode": "local (controller-only tasks)" if args.local else "lab hosts over SSH",
-        "hosts": len(args.hosts.split(",")),
-        "tasks": args.tasks,
+    # Ratios round by round (each round runs the four ways back to back), then their median.
+    ratios = {
+        name: statistics.median(v / p for v, p in zip(values, times["plain"], strict=True))
+        for name, values in times.items()
+    }
+    return {
+        "mode": "local (controller-only tasks)" if local else "lab hosts over SSH",
+        "hosts": hosts,
+        "tasks": tasks,
         "host_tasks": events,
-        "rounds": args.rounds,
+        "rounds": rounds,
         "seconds": times,
         "median": median,
+        "ratio_to_plain": ratios,
         "callback_ratio": median["callback"] / median["plain"],
         "runner_ratio": median["runner"] / median["plain"],
         "recording_ratio_within_runner": median["runner"] / median["runner-bare"],
@@ -268,27 +253,46 @@ def main() -> int:
         "record_write_seconds": record_seconds,
         "python": sys.version.split()[0],
     }
+
+
+def main() -> int:
+    """Run the benchmark alone and write its results (benchmarks/run.py folds it in too)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lab", default="bench")
+    parser.add_argument("--subnet", default="10.231.90.0/24")
+    parser.add_argument("--hosts", default="web1,web2,web3,lb1")
+    parser.add_argument("--tasks", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--keep", action="store_true", help="leave the lab up")
+    parser.add_argument(
+        "--local",
+        action="store_true",
+        help="no lab: the hosts are the controller itself, with controller-only tasks",
+    )
+    args = parser.parse_args()
+    names = args.hosts.split(",")
+    lab = None
+    if args.local:
+        inventory = Path(tempfile.mkdtemp(prefix="e5ops-bench-inv-")) / "hosts.yml"
+        hosts = "".join(f"    {name}:\n" for name in names)
+        inventory.write_text(
+            f"all:\n  hosts:\n{hosts}  vars:\n    ansible_connection: local\n"
+            f"    ansible_python_interpreter: {sys.executable}\n"
+        )
+    else:
+        lab = Lab(LabConfig(project=PROJECT, name=args.lab, subnet=args.subnet))
+        inventory = lab.up(tuple(names)).inventory
+    try:
+        summary = measure(
+            inventory, hosts=len(names), tasks=args.tasks, rounds=args.rounds, local=args.local
+        )
+    finally:
+        if lab is not None and not args.keep:
+            lab.down()
     RESULTS.mkdir(parents=True, exist_ok=True)
     stem = "evidence_overhead_local" if args.local else "evidence_overhead"
     (RESULTS / f"{stem}.json").write_text(json.dumps(summary, indent=2) + "\n")
-    rows = "\n".join(
-        f"| {name} | {' / '.join(f'{v:.1f}' for v in values)} | {median[name]:.1f} |"
-        f" {median[name] / median['plain']:.3f} |"
-        for name, values in times.items()
-    )
-    (RESULTS / f"{stem}.md").write_text(
-        f"# Evidence recording overhead\n\n"
-        f"{summary['mode']}: {summary['hosts']} hosts, {args.tasks} tasks ({events} host-tasks), "
-        f"{args.rounds} rounds run side by side; wall seconds.\n\n"
-        f"| path | rounds | median | ratio to plain |\n|---|---|---|---|\n{rows}\n\n"
-        f"- recording alone, per event: {callback_ms:.3f} ms in the callback's recorder"
-        f" (redaction and journal line), {runner_ms:.3f} ms in the runner's event handler"
-        f" (redacting the whole event, then the same)\n"
-        f"- writing the signed record of {events} results: {record_seconds * 1000:.0f} ms\n"
-        f"- recording within the runner (runner / runner-bare): "
-        f"{summary['recording_ratio_within_runner']:.3f}\n"
-    )
-    print((RESULTS / f"{stem}.md").read_text())  # noqa: T201 - a script's report
+    print(json.dumps(summary, indent=2))  # noqa: T201 - a script's report
     return 0
 
 
