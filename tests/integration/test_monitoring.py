@@ -5,8 +5,9 @@ running configuration.
 Lab mon-t (10.231.62.0/24): lb1 and web1 with stand-ins for the load balancer
 and the application (tests/integration/playbooks/monitoring_standins.yml),
 mon1 running Prometheus, Alertmanager and the blackbox exporter. A CA made on
-the controller stands in for the tls role. Alertmanager posts to a receiver in
-this process, bound to the lab network's gateway.
+the controller stands in for the tls role. As the lab's group_vars say,
+Alertmanager posts to the alert recorder on mon1, whose log the alert drill
+(playbooks/alert_drill.yml) reads; the drill's run is signed evidence.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from alert_receiver import AlertReceiver
+import yaml
 
+from e5ops.evidence import EvidenceStore
+from e5ops.evidence.keys import create_key
 from e5ops.lab import Lab, LabConfig
 from e5ops.runner import run_playbook
 
@@ -32,24 +35,16 @@ pytestmark = pytest.mark.lab
 
 LAB = "mon-t"
 SUBNET = "10.231.62.0/24"
-GATEWAY = "10.231.62.1"
 MON1 = "10.231.62.100"
 WEB1 = "10.231.62.20"
 PROMETHEUS = f"http://{MON1}:9090"
 # A test value for a lab that lives a few minutes, not a secret.
 PASSWORD = "monitoring-lab-test-password"  # noqa: S105 - a throwaway lab value
 
-# Short intervals so that the round trip fits in a test; production keeps the
-# role's defaults (15s scrape, 30s group wait, 5m group interval).
-TIMING = {
-    "monitoring_scrape_interval": "5s",
-    "monitoring_evaluation_interval": "5s",
-    "monitoring_alertmanager_group_wait": "5s",
-    "monitoring_alertmanager_group_interval": "10s",
-    "monitoring_alertmanager_repeat_interval": "1h",
-}
-FIRE_TIMEOUT = 240.0
-RESOLVE_TIMEOUT = 180.0
+# The lab's group_vars shorten the intervals (5s scrape and evaluation, 5s
+# group wait, 10s group interval), so that the round trip fits in a test.
+FIRE_TIMEOUT = 240
+RESOLVE_TIMEOUT = 180
 
 
 def get_json(url: str) -> dict:
@@ -76,14 +71,7 @@ def lab(project):
 
 
 @pytest.fixture(scope="module")
-def receiver(lab):  # noqa: ARG001 - the gateway exists once the lab is up
-    # The gateway address exists once the lab's network does.
-    with AlertReceiver(GATEWAY) as receiver:
-        yield receiver
-
-
-@pytest.fixture(scope="module")
-def deployed(lab, project, receiver, tmp_path_factory):
+def deployed(lab, project, tmp_path_factory):
     inventory = lab.config.inventory_dir / "hosts.yml"
     ca_dir = tmp_path_factory.mktemp("ca")
     made_ca = run_playbook(
@@ -102,8 +90,6 @@ def deployed(lab, project, receiver, tmp_path_factory):
         "monitoring_node_password": PASSWORD,
         "monitoring_scrape_ca_cert": ca_cert,
         "monitoring_probe_ca_cert": ca_cert,
-        "monitoring_alertmanager_receivers": [{"name": "lab", "url": receiver.url}],
-        **TIMING,
     }
     started = time.monotonic()
     first = run_playbook(
@@ -215,18 +201,52 @@ def test_node_exporter_serves_only_tls_with_the_password(deployed):
         urllib.request.urlopen(f"http://{WEB1}:9100/metrics", timeout=5)
 
 
-def set_node_exporter(project: Path, inventory: Path, state: str) -> None:
+def test_second_run_changes_nothing_and_publishes_every_target_up(deployed, project):
+    second = run_playbook(
+        project=project,
+        playbook="playbooks/monitoring.yml",
+        inventory=deployed["inventory"],
+        extravars=deployed["extravars"],
+        record=False,
+    )
+    assert second.ok, second.failures
+    assert second.changed == 0, [t for t in second.tasks if t.changed]
+    # Read from Prometheus after a scrape: the gates 01a and 02a use these.
+    assert second.published["scrape_targets_up_ratio"] == 1.0, second.published
+    assert second.published["scrape_targets_total"] == 9
+    assert second.published["scrape_targets_down"] == []
+    assert second.published["monitoring_agents_down"] == 0
+
+
+def test_check_and_diff_mode_on_the_converged_lab_changes_nothing(deployed, project):
+    checked = run_playbook(
+        project=project,
+        playbook="playbooks/monitoring.yml",
+        inventory=deployed["inventory"],
+        extravars=deployed["extravars"],
+        check=True,
+        record=False,
+    )
+    assert checked.ok, checked.failures
+    assert checked.changed == 0, [t for t in checked.tasks if t.changed]
+    assert checked.artifact_dir
+    for path in checked.artifact_dir.rglob("*"):
+        if path.is_file():
+            assert PASSWORD.encode() not in path.read_bytes(), path
+
+
+def read_on_host(project: Path, inventory: Path, host: str, path: str) -> str:
     result = subprocess.run(
         [
             str(project / ".venv/bin/ansible"),
             "-i",
             str(inventory),
-            "web1",
+            host,
             "--become",
             "-m",
-            "ansible.builtin.systemd_service",
+            "ansible.builtin.slurp",
             "-a",
-            f"name=prometheus-node-exporter state={state}",
+            f"src={path}",
         ],
         capture_output=True,
         text=True,
@@ -234,46 +254,99 @@ def set_node_exporter(project: Path, inventory: Path, state: str) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    # ansible.cfg prints results as YAML; JSON would parse the same.
+    answer = yaml.safe_load(result.stdout.split("=>", 1)[1])
+    return base64.b64decode(answer["content"]).decode()
 
 
-def test_host_down_alert_round_trip(deployed, receiver, project):
-    inventory = deployed["inventory"]
-    stopped_at = time.monotonic()
-    set_node_exporter(project, inventory, "stopped")
-    fired = receiver.wait_for(
-        name="HostDown", instance="web1", status="firing", after=stopped_at, timeout=FIRE_TIMEOUT
+def test_alert_drill_round_trip_is_signed_evidence(deployed, project, tmp_path, monkeypatch):
+    keys = create_key(private=tmp_path / "keys" / "evidence.key")
+    evidence = tmp_path / "e5"
+    monkeypatch.setenv("E5OPS_EVIDENCE_KEY", str(keys.private))
+    monkeypatch.setenv("E5OPS_EVIDENCE_DIR", str(evidence))
+    before = time.time()
+    drill = run_playbook(
+        project=project,
+        playbook="playbooks/alert_drill.yml",
+        inventory=deployed["inventory"],
+        extravars={
+            "alert_drill_fire_timeout": FIRE_TIMEOUT,
+            "alert_drill_resolve_timeout": RESOLVE_TIMEOUT,
+        },
+        step="02",
+        record=True,
     )
-    started_at = time.monotonic()
-    set_node_exporter(project, inventory, "started")
-    assert fired, f"no HostDown for web1 within {FIRE_TIMEOUT:.0f}s; got {receiver.alerts}"
-    resolved = receiver.wait_for(
-        name="HostDown",
-        instance="web1",
-        status="resolved",
-        after=started_at,
-        timeout=RESOLVE_TIMEOUT,
-    )
-    assert resolved, f"no resolved HostDown for web1 within {RESOLVE_TIMEOUT:.0f}s"
+    after = time.time()
+    assert drill.ok, drill.failures
+    # Stopping and starting node_exporter is the drill itself; it leaves the
+    # host as it found it and reports no change.
+    assert drill.changed == 0, [t for t in drill.tasks if t.changed]
+    published = drill.published
+    assert published["alert_delivered"] is True, published
+    assert published["alert_drill"]["alert"] == "HostDown"
+    assert published["alert_drill"]["target"] == "web1"
+    assert published["alert_drill"]["receiver"] == "lab-recorder"
+    assert published["alert_drill"]["method"] == "recorder"
+    assert published["alert_drill"]["notifications_failed"] == 0
+    assert published["alert_drill"]["notifications_sent"] >= 2
+    fire, resolve = published["alert_fire_seconds"], published["alert_resolve_seconds"]
+    # The rule waits a minute before firing: a quicker alert did not come from it.
+    assert 60 <= fire <= FIRE_TIMEOUT
+    assert 0 < resolve <= RESOLVE_TIMEOUT
 
-    fire_seconds = fired.received - stopped_at
-    resolve_seconds = resolved.received - started_at
-    record = {
+    # The published latencies are those of the notifications the recorder
+    # logged on mon1 while the drill ran.
+    log = read_on_host(
+        project, deployed["inventory"], "mon1", "/var/lib/e5ops-alert-recorder/alerts.jsonl"
+    )
+    logged = [json.loads(line) for line in log.splitlines()]
+    drill_web1 = [
+        a
+        for a in logged
+        if (a["alertname"], a["instance"]) == ("HostDown", "web1") and before <= a["received"]
+    ]
+    fired = next(a for a in drill_web1 if a["status"] == "firing")
+    resolved = next(a for a in drill_web1 if a["status"] == "resolved")
+    assert before <= fired["received"] < resolved["received"] <= after
+    stopped_at = fired["received"] - fire
+    restarted_at = resolved["received"] - resolve
+    assert before - 0.1 <= stopped_at <= fired["received"] - 60
+    assert fired["received"] - 0.1 <= restarted_at <= resolved["received"]
+
+    records = EvidenceStore(evidence).records()
+    assert [r.name for r in records] == ["02_operations_infrastructure"]
+    run = records[0].record["run"]
+    assert run["playbook"] == "playbooks/alert_drill.yml"
+    assert run["published"] == published
+    verified = subprocess.run(
+        [
+            str(project / ".venv/bin/e5ops"),
+            "evidence",
+            "verify",
+            str(evidence),
+            "--key",
+            keys.public,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=project,
+        check=False,
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+    measured = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "alert": "HostDown",
         "host": "web1",
-        "stop_to_firing_seconds": round(fire_seconds, 1),
-        "start_to_resolved_seconds": round(resolve_seconds, 1),
-        "rule_for_seconds": 60,
-        **TIMING,
+        "stop_to_firing_seconds": fire,
+        "start_to_resolved_seconds": resolve,
+        "evidence": records[0].name,
         "first_playbook_run_seconds": round(deployed["first_run_seconds"], 1),
     }
     out = project / ".e5ops" / "measurements" / "monitoring_alert_round_trip.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(record, indent=2) + "\n")
-    print(json.dumps(record))  # noqa: T201 - the measurement, shown with -s
-    # The rule waits a minute before firing: a quicker alert did not come from it.
-    assert 60 <= fire_seconds <= FIRE_TIMEOUT
-    assert resolve_seconds <= RESOLVE_TIMEOUT
+    out.write_text(json.dumps(measured, indent=2) + "\n")
+    print(json.dumps(measured))  # noqa: T201 - the measurement, shown with -s
 
 
 def test_bad_input_is_refused_and_the_running_configuration_stays(deployed, project, tmp_path):
