@@ -21,7 +21,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -52,6 +51,10 @@ if TYPE_CHECKING:
 # The load generator the tests and drills use: one generator, one way of counting.
 sys.path.insert(0, str(PROJECT / "playbooks" / "files"))
 from loadgen import Load
+
+# How the lab tests read HAProxy's view of the backends: one reader for both.
+sys.path.insert(0, str(PROJECT / "tests" / "integration"))
+from probes import server_states
 
 RESULTS = PROJECT / "benchmarks" / "RESULTS.md"
 PLOTS = PROJECT / "benchmarks" / "plots"
@@ -244,21 +247,6 @@ def figure_evidence(repeats: int, tasks: int = 50) -> Figure:
     )
 
 
-def _server_states() -> dict[str, str]:
-    """Each backend's state, from HAProxy's own Prometheus endpoint."""
-    with urllib.request.urlopen(f"http://{LB}:8405/metrics", timeout=5) as answer:
-        text = answer.read().decode()
-    states = {}
-    for line in text.splitlines():
-        if line.startswith("haproxy_server_status{") and line.endswith(" 1"):
-            labels = dict(
-                part.split("=", 1)
-                for part in line[line.index("{") + 1 : line.index("}")].split(",")
-            )
-            states[labels["server"].strip('"')] = labels["state"].strip('"')
-    return states
-
-
 def figure_deploy(repeats: int) -> Figure:
     """Time rolling deploys under load and broken canaries rolled back, on lb1 and web1-web3."""
     subprocess.run(
@@ -316,7 +304,7 @@ def figure_deploy(repeats: int) -> Figure:
                 raise BenchmarkError(msg)
             rollbacks.seconds.append(seconds)
             loads.append(("broken canary", load.report()))
-    states = _server_states()
+    states = server_states(LB)
     lab.down()
     rows = [
         [s.label, f"{s.median:.1f}", s.spread, str(len(s.seconds))] for s in (deploys, rollbacks)

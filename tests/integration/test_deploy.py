@@ -17,10 +17,10 @@ Needs podman, runc and the lab image; without them the test fails.
 import json
 import subprocess
 import sys
-import urllib.request
 
 import pytest
 from loadgen import Load
+from probes import app_version, server_states
 
 from e5ops.errors import UsageError
 from e5ops.lab import Lab, LabConfig
@@ -33,26 +33,6 @@ NAME, SUBNET = "dep-t", "10.231.72.0/24"
 LB = "10.231.72.10"
 WEB = {"web1": "10.231.72.20", "web2": "10.231.72.21", "web3": "10.231.72.22"}
 RESULTS = {}
-
-
-def _version(address):
-    with urllib.request.urlopen(f"http://{address}:8080/version", timeout=5) as answer:
-        return answer.read().decode().strip()
-
-
-def _server_states():
-    """Return each backend's state from HAProxy's own Prometheus metrics."""
-    with urllib.request.urlopen(f"http://{LB}:8405/metrics", timeout=5) as answer:
-        text = answer.read().decode()
-    states = {}
-    for line in text.splitlines():
-        if line.startswith("haproxy_server_status{") and line.endswith(" 1"):
-            labels = dict(
-                part.split("=", 1)
-                for part in line[line.index("{") + 1 : line.index("}")].split(",")
-            )
-            states[labels["server"].strip('"')] = labels["state"].strip('"')
-    return states
 
 
 @pytest.fixture(scope="module")
@@ -109,8 +89,8 @@ def test_bad_input_is_refused_before_anything_runs(project, inventory):
     )
     assert not result.ok
     assert any("Checksum mismatch" in f.message for f in result.failures)
-    assert {_version(address) for address in WEB.values()} == {"1.0.0"}
-    assert set(_server_states().values()) == {"UP"}
+    assert {app_version(address) for address in WEB.values()} == {"1.0.0"}
+    assert set(server_states(LB).values()) == {"UP"}
 
 
 def test_rolling_deploy_under_load_drops_no_request(project, inventory):
@@ -127,8 +107,8 @@ def test_rolling_deploy_under_load_drops_no_request(project, inventory):
     assert result.ok, result.failures
     assert report.requests >= 10_000
     assert report.failed == 0, report.line()
-    assert {_version(address) for address in WEB.values()} == {"1.1.0"}
-    assert _server_states() == {"web1": "UP", "web2": "UP", "web3": "UP"}
+    assert {app_version(address) for address in WEB.values()} == {"1.1.0"}
+    assert server_states(LB) == {"web1": "UP", "web2": "UP", "web3": "UP"}
 
 
 def test_broken_canary_rolls_back_by_itself_under_load(project, inventory, tmp_path):
@@ -154,5 +134,5 @@ def test_broken_canary_rolls_back_by_itself_under_load(project, inventory, tmp_p
     assert [e["kind"] for e in state.events][-2:] == ["rollback_started", "rollback_ended"]
     assert report.requests >= 10_000
     assert report.failed == 0, report.line()
-    assert {_version(address) for address in WEB.values()} == {"1.1.0"}
-    assert _server_states() == {"web1": "UP", "web2": "UP", "web3": "UP"}
+    assert {app_version(address) for address in WEB.values()} == {"1.1.0"}
+    assert server_states(LB) == {"web1": "UP", "web2": "UP", "web3": "UP"}

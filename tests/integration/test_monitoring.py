@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from probes import get_json, wait_until
 
 from e5ops.evidence import EvidenceStore
 from e5ops.evidence.keys import create_key
@@ -45,20 +46,6 @@ PASSWORD = "monitoring-lab-test-password"  # noqa: S105 - a throwaway lab value
 # group wait, 10s group interval), so that the round trip fits in a test.
 FIRE_TIMEOUT = 240
 RESOLVE_TIMEOUT = 180
-
-
-def get_json(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - lab address
-        return json.load(response)
-
-
-def wait_until(check, *, timeout: float, interval: float = 2.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
 
 
 @pytest.fixture(scope="module")
