@@ -2,7 +2,7 @@
 # Each target installs what it needs first (scripts/bootstrap), so both work
 # on a fresh Debian 12 machine and are safe to run twice.
 
-.PHONY: run test bootstrap lint unit lab-test molecule
+.PHONY: run test faults bootstrap
 
 # The E5 pipeline on the lab. APPROVER and DECISION answer step 06 without a
 # prompt: make run APPROVER="Your Name" DECISION=authorize
@@ -11,6 +11,10 @@ run: bootstrap
 
 test: bootstrap
 	scripts/test
+
+# The fault suite: each case breaks one part of a converged lab on purpose.
+faults: bootstrap
+	scripts/faults
 
 bootstrap:
 	scripts/bootstrap
