@@ -7,6 +7,13 @@ from e5ops.evidence.keys import create_key
 from e5ops.lab import Lab, LabConfig
 
 
+def pytest_collection_modifyitems(items):
+    """Mark every test that uses the `stack` fixture, so that it can run as a stream of its own."""
+    for item in items:
+        if "stack" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.stack)
+
+
 @pytest.fixture(scope="session")
 def shared_lab(project):
     """One lab host for tests that need any real Debian host, not a particular lab."""

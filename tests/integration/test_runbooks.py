@@ -135,6 +135,8 @@ def test_runbook_commands_run_against_the_lab(stack, runbook, project):
             "ANSIBLE_FORCE_COLOR": "0",
             # Runs of the runbooks are tests, not evidence of the project.
             "E5OPS_EVIDENCE_DIR": str(Path(tmp) / "evidence"),
+            # Facts of this lab's hosts only: other labs have hosts of the same names.
+            "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(Path(tmp) / "facts"),
             "E5OPS_LAB_SUBNET": stack.lab.config.subnet,
             "INVENTORY": str(hosts),
             "LAB": stack.lab.config.name,
