@@ -60,18 +60,18 @@ def test_every_gate_passed_on_measurements(stack):
     assert assessment["recommendation"] == "PROCEED"
 
 
-def test_site_reruns_and_the_drift_check_change_nothing(stack):
+def test_site_converged_and_the_drift_check_changes_nothing(stack):
     assert stack.cold.returncode == 0
-    first, second = runs(stack, "01", "playbooks/site.yml")
-    assert first["status"] == second["status"] == "successful"
+    (first,) = runs(stack, "01", "playbooks/site.yml")
+    assert first["status"] == "successful"
     assert changed(first) > 0
-    assert changed(second) == 0, [t for t in second["tasks"] if t.get("status") == "changed"]
     (drift,) = runs(stack, "03", "playbooks/site.yml")
     assert drift["check"] is True
+    assert drift["status"] == "successful"
     assert changed(drift) == 0, [t for t in drift["tasks"] if t.get("status") == "changed"]
     print(  # noqa: T201 - the figures for the log
-        f"\nsite.yml: first {first['seconds']:.0f} s, second {second['seconds']:.0f} s, "
-        f"--check {drift['seconds']:.0f} s"
+        f"\nsite.yml: first {first['seconds']:.0f} s, --check after every step "
+        f"{drift['seconds']:.0f} s"
     )
 
 
