@@ -31,9 +31,9 @@ def stack(project, tmp_path_factory):
     `e5ops pipeline` brings the lab up (lb1, web1-web3, mon1, backup1, ca1),
     converges it with site.yml, runs every E5 step, adds web4 in step 03 and
     answers step 06 as CI does. test_pipeline.py asserts on that run;
-    test_site.py and test_runbooks.py go on from the converged lab it leaves,
-    since the converge costs most of their time. Torn down at the end of the
-    session.
+    test_pipeline_drills.py and test_site.py go on from the converged lab it
+    leaves, since the converge costs most of their time. Torn down at the end
+    of the session.
     """
     base = tmp_path_factory.mktemp("stack")
     keys = create_key(private=base / "keys" / "evidence.key")
