@@ -184,6 +184,9 @@ def default_plan(
                 Run("playbooks/hardening_audit.yml", "ssh-audit and Lynis from outside"),
                 Run("playbooks/tls_grade.yml", "the public endpoint's grade, after the audits"),
                 ScaleOut(scale_host),
+                # Gate 03a's load-balancing criterion: requests through the
+                # load balancer reach every backend, the new one among them.
+                Run("playbooks/validate.yml", "traffic reaches every backend, the new one too"),
             ),
         ),
         StepPlan(
