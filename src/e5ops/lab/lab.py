@@ -173,7 +173,7 @@ class Lab:
         """
         hosts = self._lab_containers()
         for container in hosts.values():
-            self.podman.run("rm", "--force", "--time", "5", container)
+            self._remove_container(container)
         if self.podman.exists("network", self.config.network):
             self.podman.run("network", "rm", "--force", self.config.network)
         (self.config.inventory_dir / "hosts.yml").unlink(missing_ok=True)
@@ -191,10 +191,24 @@ class Lab:
         containers = self._lab_containers()
         removed = tuple(sorted(name for name in names if name in containers))
         for name in removed:
-            self.podman.run("rm", "--force", "--time", "5", containers[name])
+            self._remove_container(containers[name])
         if removed and self.hosts():
             self._write_access_files()
         return removed
+
+    def _remove_container(self, container: str) -> None:
+        """Remove a container, once more if podman loses a race with its exiting init.
+
+        Seen on a busy machine: `podman rm --force` fails with "could not be
+        stopped" when runc's kill finds the container's process already gone.
+        A second try finds it stopped, or gone, and succeeds.
+        """
+        try:
+            self.podman.run("rm", "--force", "--time", "5", container)
+        except LabError:
+            time.sleep(2)
+            if self.podman.exists("container", container):
+                self.podman.run("rm", "--force", "--time", "5", container)
 
     def status(self) -> tuple[HostStatus, ...]:
         """Return every host of the lab with its address, container state and systemd state."""
