@@ -50,6 +50,7 @@ h1 { margin: 0 0 4px; } h2 { margin-top: 32px; border-bottom: 1px solid #d0d7de;
 .gate h3 { margin: 0; padding: 10px 12px; color: #fff; font-size: 17px; }
 table { border-collapse: collapse; width: 100%; }
 th, td { border: 1px solid #d0d7de; padding: 4px 8px; text-align: left; vertical-align: top; }
+td small { overflow-wrap: anywhere; }
 th { background: #f6f8fa; }
 td.verdict { color: #fff; font-weight: bold; width: 90px; text-align: center; }
 .decision { font-size: 20px; padding: 14px; color: #fff; }
