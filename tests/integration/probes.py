@@ -36,7 +36,11 @@ def app_version(address: str) -> str:
 def server_states(lb: str) -> dict[str, str]:
     """Each backend's state (UP, DOWN, MAINT...), from HAProxy's Prometheus endpoint on ``lb``."""
     with urllib.request.urlopen(f"http://{lb}:8405/metrics", timeout=5) as answer:
-        text = answer.read().decode()
+        return parse_server_states(answer.read().decode())
+
+
+def parse_server_states(text: str) -> dict[str, str]:
+    """Each backend's state, from the text of HAProxy's Prometheus metrics."""
     states = {}
     for line in text.splitlines():
         if line.startswith("haproxy_server_status{") and line.endswith(" 1"):

@@ -26,13 +26,18 @@ import subprocess
 
 import pytest
 from labstack import runs
-from probes import app_version, server_states
+from probes import parse_server_states
 
 from e5ops.evidence import EvidenceStore
 from e5ops.pipeline import LAB_RELEASES
 from e5ops.runner import run_playbook
 
 pytestmark = pytest.mark.lab
+
+# These probed the app and HAProxy from the controller, which the stack's
+# firewall refuses (CI, 2026-12-04); they now probe from inside the lab and
+# have not run since (README, "Limits").
+PENDING = pytest.mark.pending
 
 # Lab `stack` (10.231.92.0/24); web4 joined in step 03.
 LB = "10.231.92.10"
@@ -44,6 +49,32 @@ WEB = {
 }
 
 
+# The stack's firewall admits the app and HAProxy's metrics from the load
+# balancers and the monitoring servers only: the probes run inside the lab.
+FETCH = (
+    "import sys, urllib.request; "
+    "print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())"
+)
+
+
+def fetch_in_lab(stack, host: str, url: str) -> str:
+    """GET ``url`` from inside lab host ``host``."""
+    container = stack.lab.config.container(host)
+    return stack.lab.podman.exec(container, "python3", "-c", FETCH, url).stdout
+
+
+def versions(stack) -> dict[str, str]:
+    """The release each web server's app serves, asked on the host itself."""
+    return {
+        host: fetch_in_lab(stack, host, "http://127.0.0.1:8080/version").strip() for host in WEB
+    }
+
+
+def server_states(stack) -> dict[str, str]:
+    """Each backend's state as HAProxy reports it to the monitoring server."""
+    return parse_server_states(fetch_in_lab(stack, "mon1", f"http://{LB}:8405/metrics"))
+
+
 def drill(stack, playbook: str) -> dict:
     """The published figures of step 04's run of ``playbook``, which must have succeeded."""
     assert stack.cold.returncode == 0, "the pipeline failed; see test_pipeline.py"
@@ -52,8 +83,9 @@ def drill(stack, playbook: str) -> dict:
     return run["published"]
 
 
+@PENDING
 def test_bad_input_is_refused_before_any_load(stack, project):
-    before = {app_version(address) for address in WEB.values()}
+    before = versions(stack)
     missing = run_playbook(
         project=project,
         playbook="playbooks/drill_canary.yml",
@@ -71,7 +103,7 @@ def test_bad_input_is_refused_before_any_load(stack, project):
     )
     assert not elsewhere.ok
     assert any("not a lab address" in f.message for f in elsewhere.failures), elsewhere.failures
-    assert {app_version(address) for address in WEB.values()} == before
+    assert versions(stack) == before
 
 
 def test_the_rolling_deploy_under_load_dropped_no_request(stack):
@@ -83,6 +115,7 @@ def test_the_rolling_deploy_under_load_dropped_no_request(stack):
     assert published["deploy_release"] == LAB_RELEASES["under_load"]
 
 
+@PENDING
 def test_the_broken_canary_was_rolled_back(stack):
     published = drill(stack, "playbooks/drill_canary.yml")
     print(f"\ncanary drill: {published}")  # noqa: T201 - the figures are what this test reports
@@ -93,7 +126,7 @@ def test_the_broken_canary_was_rolled_back(stack):
     assert published["fleet_serves_previous"] is True
     assert published["canary_failed_requests"] == 0
     assert published["canary_requests"] > 0
-    assert {app_version(address) for address in WEB.values()} == {LAB_RELEASES["under_load"]}
+    assert versions(stack) == dict.fromkeys(WEB, LAB_RELEASES["under_load"])
 
 
 def test_the_lost_backend_lost_no_request(stack):
@@ -105,6 +138,7 @@ def test_the_lost_backend_lost_no_request(stack):
     assert 0 < published["host_loss_return_seconds"] < 60
 
 
+@PENDING
 def test_host_loss_through_plain_ansible_is_recorded_and_signed(
     stack, project, signed_evidence, tmp_path
 ):
@@ -132,5 +166,5 @@ def test_host_loss_through_plain_ansible_is_recorded_and_signed(
     published = record.record["run"]["published"]
     assert published["requests_lost"] == 0
     assert published["host_loss_requests"] > 0
-    assert server_states(LB) == dict.fromkeys(WEB, "UP")
+    assert server_states(stack) == dict.fromkeys(WEB, "UP")
     signed_evidence.verify()
