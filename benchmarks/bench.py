@@ -68,8 +68,8 @@ class Figure:
         return "\n".join(lines) + "\n"
 
 
-def run_timed(command: list[str], *, env: dict[str, str] | None = None) -> float:
-    """Run a command to completion and return its wall time.
+def _run(command: list[str], env: dict[str, str] | None) -> tuple[float, str]:
+    """Run a command to completion; return its wall time and its standard output.
 
     Raises:
         BenchmarkError: The command failed; its output's tail is in the message.
@@ -89,32 +89,18 @@ def run_timed(command: list[str], *, env: dict[str, str] | None = None) -> float
         tail = (result.stdout + result.stderr)[-2000:]
         msg = f"{' '.join(command)} failed ({result.returncode}):\n{tail}"
         raise BenchmarkError(msg)
-    return elapsed
+    return elapsed, result.stdout
+
+
+def run_timed(command: list[str], *, env: dict[str, str] | None = None) -> float:
+    """Run a command to completion and return its wall time (BenchmarkError if it fails)."""
+    return _run(command, env)[0]
 
 
 def run_recap(command: list[str], *, env: dict[str, str] | None = None) -> tuple[float, int]:
-    """Run an ansible-playbook command; return its wall time and the changes of its recap.
-
-    Raises:
-        BenchmarkError: The command failed; its output's tail is in the message.
-
-    """
-    started = time.monotonic()
-    result = subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        cwd=PROJECT,
-        env={**os.environ, **(env or {})},
-        check=False,
-    )
-    elapsed = time.monotonic() - started
-    if result.returncode != 0:
-        tail = (result.stdout + result.stderr)[-2000:]
-        msg = f"{' '.join(command)} failed ({result.returncode}):\n{tail}"
-        raise BenchmarkError(msg)
-    changed = sum(int(n) for n in re.findall(r"\bchanged=(\d+)", result.stdout))
-    return elapsed, changed
+    """Run an ansible-playbook command; return its wall time and the changes of its recap."""
+    elapsed, stdout = _run(command, env)
+    return elapsed, sum(int(n) for n in re.findall(r"\bchanged=(\d+)", stdout))
 
 
 def git_commit(path: str) -> str:
