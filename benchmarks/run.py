@@ -255,7 +255,7 @@ def figure_deploy(repeats: int) -> Figure:
     )  # fmt: skip
     lab = Lab(LAB)
     lab.down()
-    inventory = lab.up(("lb1", "web1", "web2", "web3"), boot_timeout=300).inventory
+    inventory = lab.up(("lb1", "web1", "web2", "web3")).inventory
     for playbook, extravars in (
         ("playbooks/loadbalancer.yml", {}),
         ("playbooks/deploy.yml", {"release_version": "1.0.0", "deploy_serial": 3}),
@@ -359,7 +359,7 @@ def figure_converge(repeats: int, cold_repeats: int) -> Figure:
     warm_changed: list[int] = []
     for _ in range(cold_repeats):
         lab.down()
-        lab.up(STACK, boot_timeout=300)
+        lab.up(STACK)
         seconds, _changed = run_recap(site)
         cold.seconds.append(seconds)
     for _ in range(repeats):

@@ -119,10 +119,6 @@ class StepPlan:
         return found
 
 
-#: Seconds each lab host may take to boot: seven at once on a busy two-core
-#: machine can take minutes.
-LAB_BOOT_TIMEOUT = 300
-
 #: The releases the steps deploy: the lab's demo app (examples/demo-app/build.py).
 LAB_RELEASES = {"deploy": "1.1.0", "under_load": "1.2.0", "broken": "1.3.0-broken"}
 
@@ -504,7 +500,7 @@ class Pipeline:
             return
         started = time.monotonic()
         removed = self.lab.remove((host,))
-        up = self.lab.up((*self.lab_hosts, host), boot_timeout=LAB_BOOT_TIMEOUT)
+        up = self.lab.up((*self.lab_hosts, host))
         verb = "recreated bare" if removed else "created"
         self.reporter.note(
             f"lab: {host} {verb} in {time.monotonic() - started:.1f}s ({up.inventory})"
@@ -559,7 +555,7 @@ class Pipeline:
 
     def _bring_up_lab(self) -> None:
         assert self.lab is not None  # noqa: S101 - only called with a lab
-        up = self.lab.up(self.lab_hosts, boot_timeout=LAB_BOOT_TIMEOUT)
+        up = self.lab.up(self.lab_hosts)
         if up.changed:
             made = ", ".join((*up.created, *up.started, *up.repaired))
             self.reporter.note(f"lab {self.lab.config.name}: {made} up in {up.seconds:.1f}s")

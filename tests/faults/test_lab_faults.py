@@ -168,7 +168,7 @@ def stack(project, signed_evidence, tmp_path_factory):
             tar.add(path, arcname=name)
     ca_dir = work / "ca"
     try:
-        lab.up(HOSTS, boot_timeout=300)
+        lab.up(HOSTS)
         with AlertReceiver(GATEWAY) as receiver:
             extravars = {
                 "monitoring_test_ca_dir": str(ca_dir),

@@ -73,7 +73,7 @@ def lab(project):
     lab = Lab(LabConfig(project=project, name=NAME, subnet=SUBNET))
     lab.down()
     try:
-        lab.up(("lb1", *WEB, "mon1"), boot_timeout=300)
+        lab.up(("lb1", *WEB, "mon1"))
         yield lab
     finally:
         lab.down()
@@ -199,7 +199,7 @@ def test_backend_killed_in_the_middle_of_a_rollout(
         fault=lambda: lab.podman.run("kill", container),
     )
     # The host comes back as a crashed server would: booted again, same address.
-    lab.up(("web3",), boot_timeout=300)
+    lab.up(("web3",))
     _assert_fault_handled(
         project,
         inventory,

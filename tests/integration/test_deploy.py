@@ -43,8 +43,7 @@ def inventory(project):
     lab = Lab(LabConfig(project=project, name=NAME, subnet=SUBNET))
     lab.down()
     try:
-        # A shared CI machine can be slow to boot four hosts at once.
-        started = lab.up(("lb1", *WEB), boot_timeout=300)
+        started = lab.up(("lb1", *WEB))
         for playbook, extravars in (
             ("playbooks/loadbalancer.yml", {}),
             # The first release goes to every host at once: nothing is serving yet.

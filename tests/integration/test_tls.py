@@ -42,7 +42,7 @@ CERT_FILES = ("privkey.pem", "cert.pem", "chain.pem", "fullchain.pem")
 def lab(project):
     lab = Lab(LabConfig(project=project, name=LAB_NAME, subnet=SUBNET))
     lab.down()
-    lab.up(tuple(ADDRESS), boot_timeout=300)
+    lab.up(tuple(ADDRESS))
     yield lab
     lab.down()
 

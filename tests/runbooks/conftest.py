@@ -32,8 +32,7 @@ def converged(project):
     lab = Lab(LabConfig(project=project, name=NAME, subnet=SUBNET))
     lab.down()
     try:
-        # A shared machine can be slow to boot seven hosts at once.
-        started = lab.up(HOSTS, boot_timeout=300)
+        started = lab.up(HOSTS)
         first = run_playbook(
             project=project,
             playbook="playbooks/site.yml",

@@ -73,6 +73,11 @@ class UpResult:
         return bool(self.created or self.started or self.repaired)
 
 
+#: Seconds a lab host may take to boot and answer on SSH: seven booting at
+#: once on a busy two-core machine can take minutes.
+BOOT_TIMEOUT = 300
+
+
 class Lab:
     """One lab: its containers, network, key pair and inventory."""
 
@@ -89,8 +94,10 @@ class Lab:
             self._podman = Podman(containers_conf=self.config.project / "lab" / "containers.conf")
         return self._podman
 
-    def up(self, names: tuple[str, ...], *, boot_timeout: float = 120) -> UpResult:
+    def up(self, names: tuple[str, ...], *, boot_timeout: float = BOOT_TIMEOUT) -> UpResult:
         """Start the named hosts; hosts already running are left alone.
+
+        Each host gets ``boot_timeout`` seconds to boot and answer on SSH.
 
         Raises:
             UsageError: A host name is invalid (before anything starts).
